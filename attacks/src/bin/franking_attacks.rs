@@ -1,0 +1,2 @@
+//! `franking-attacks`: command-line front end of the attacks crate.
+fn main() {}

@@ -1,0 +1,1 @@
+//! check (work in progress).

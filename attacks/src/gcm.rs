@@ -1,0 +1,1 @@
+//! gcm (work in progress).

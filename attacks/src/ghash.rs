@@ -1,0 +1,1 @@
+//! ghash (work in progress).

@@ -1,0 +1,1 @@
+//! hexutil (work in progress).

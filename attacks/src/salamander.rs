@@ -1,0 +1,1 @@
+//! salamander (work in progress).
