@@ -111,6 +111,21 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Two keys give the same Poly1305 `r` (or an `r` is zero), so no ciphertext separates
+    /// them in the ChaCha20-Poly1305 collision (normally a repeated key).
+    #[error("keys {first} and {second} give the same (or a zero) Poly1305 r (duplicate key?)")]
+    DuplicateOneTimeKey {
+        /// Index of the first key.
+        first: usize,
+        /// Index of the second key.
+        second: usize,
+    },
+    /// A randomized collision search tried its whole budget without a solution.
+    #[error("collision search gave up after {tries} candidates")]
+    CollisionSearchExhausted {
+        /// Number of candidates tried.
+        tries: u64,
+    },
     /// JSON serialisation failed.
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),

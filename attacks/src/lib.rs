@@ -14,12 +14,14 @@
 //! The `franking-attacks` binary exposes the attacks on the command line.
 #![forbid(unsafe_code)]
 
+pub mod chapoly;
 pub mod check;
 pub mod error;
 pub mod gcm;
 pub mod gf128;
 pub mod ghash;
 pub mod hexutil;
+pub mod poly1305;
 pub mod salamander;
 
 pub use error::Error;
