@@ -23,5 +23,6 @@ pub mod ghash;
 pub mod hexutil;
 pub mod poly1305;
 pub mod salamander;
+pub mod siv;
 
 pub use error::Error;
