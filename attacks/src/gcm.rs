@@ -358,7 +358,7 @@ pub fn collide_many(
         return Err(Error::TooFewKeys { needed: 1, got: 0 });
     }
     let n = if tag.is_some() { k } else { k - 1 };
-    check_lengths(ad, &vec![0u8; 0])?;
+    check_lengths(ad, &[])?;
     if n as u64 > (1u64 << 32) - 2 {
         return Err(Error::TooLong { what: "ciphertext" });
     }

@@ -54,7 +54,7 @@ impl Gf128 {
     /// Field multiplication: a carry-less 128×128 Karatsuba product (integer multiplies
     /// with 4-bit "holes" so carries never cross coefficients) reduced modulo
     /// x^128 + x^7 + x^2 + x + 1 in bit-reversed (normal) order.
-    pub fn mul(self, other: Gf128) -> Gf128 {
+    pub fn gf_mul(self, other: Gf128) -> Gf128 {
         let a = self.0.reverse_bits();
         let b = other.0.reverse_bits();
         let (a1, a0) = ((a >> 64) as u64, a as u64);
@@ -72,7 +72,7 @@ impl Gf128 {
     }
 
     /// Reference multiplication (SP 800-38D Algorithm 1, shift-and-add), kept to cross-check
-    /// the fast [`Gf128::mul`].
+    /// the fast [`Gf128::gf_mul`].
     pub fn mul_reference(self, other: Gf128) -> Gf128 {
         let mut z = 0u128;
         let mut v = self.0;
@@ -88,7 +88,7 @@ impl Gf128 {
 
     /// Squares the element.
     pub fn square(self) -> Gf128 {
-        self.mul(self)
+        self.gf_mul(self)
     }
 
     /// Raises the element to a non-negative power by square-and-multiply.
@@ -97,7 +97,7 @@ impl Gf128 {
         let mut acc = Gf128::ONE;
         while e != 0 {
             if e & 1 == 1 {
-                acc = acc.mul(base);
+                acc = acc.gf_mul(base);
             }
             base = base.square();
             e >>= 1;
@@ -115,7 +115,7 @@ impl Gf128 {
         let mut acc = Gf128::ONE;
         for _ in 1..128 {
             sq = sq.square();
-            acc = acc.mul(sq);
+            acc = acc.gf_mul(sq);
         }
         Some(acc)
     }
@@ -124,6 +124,7 @@ impl Gf128 {
 /// Carry-less 64×64 → 128-bit product using ordinary integer multiplication on operands
 /// split into five interleaved bit classes (at most 13 bits each, so a coefficient count
 /// fits in the 4-bit gap between classes and never carries into the next one).
+#[allow(clippy::needless_range_loop)]
 fn clmul64(x: u64, y: u64) -> u128 {
     const M64: [u64; 5] = [
         0x1084_2108_4210_8421,
@@ -164,6 +165,7 @@ const fn class_mask128(c: usize) -> u128 {
     m
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl Add for Gf128 {
     type Output = Gf128;
     fn add(self, rhs: Gf128) -> Gf128 {
@@ -171,6 +173,7 @@ impl Add for Gf128 {
     }
 }
 
+#[allow(clippy::suspicious_op_assign_impl)]
 impl AddAssign for Gf128 {
     fn add_assign(&mut self, rhs: Gf128) {
         self.0 ^= rhs.0;
@@ -180,13 +183,13 @@ impl AddAssign for Gf128 {
 impl Mul for Gf128 {
     type Output = Gf128;
     fn mul(self, rhs: Gf128) -> Gf128 {
-        Gf128::mul(self, rhs)
+        self.gf_mul(rhs)
     }
 }
 
 impl MulAssign for Gf128 {
     fn mul_assign(&mut self, rhs: Gf128) {
-        *self = Gf128::mul(*self, rhs);
+        *self = self.gf_mul(rhs);
     }
 }
 

@@ -45,10 +45,7 @@ fn check(k1: &[u8], k2: &[u8], ad: &[u8], tag: Option<[u8; 16]>) {
         pixels(BMP, image::ImageFormat::Bmp)
     );
     // Format sniffing agrees with the intended type.
-    assert_eq!(
-        image::guess_format(&p1).unwrap(),
-        image::ImageFormat::Jpeg
-    );
+    assert_eq!(image::guess_format(&p1).unwrap(), image::ImageFormat::Jpeg);
     assert_eq!(image::guess_format(&p2).unwrap(), image::ImageFormat::Bmp);
     // A third key rejects.
     let k3 = GcmKey::from_slice(&[9u8; 16]).unwrap();
@@ -67,7 +64,12 @@ fn salamander_aes128_computed_tag() {
 
 #[test]
 fn salamander_aes256_chosen_tag_with_ad() {
-    check(&[0xA5u8; 32], &[0x3Cu8; 32], b"attachment-id:42", Some([4u8; 16]));
+    check(
+        &[0xA5u8; 32],
+        &[0x3Cu8; 32],
+        b"attachment-id:42",
+        Some([4u8; 16]),
+    );
 }
 
 #[test]

@@ -34,10 +34,7 @@ fn parse(text: &str) -> Vector {
 }
 
 fn decrypt_both(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let path = format!(
-        "{}/testdata/third-party/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/testdata/third-party/{name}", env!("CARGO_MANIFEST_DIR"));
     let v = parse(&std::fs::read_to_string(path).unwrap());
     let p1 = v.key1.open(&v.nonce, &v.ad, &v.ct, &v.tag).unwrap();
     let p2 = v.key2.open(&v.nonce, &v.ad, &v.ct, &v.tag).unwrap();
