@@ -16,6 +16,7 @@
 
 pub mod chapoly;
 pub mod check;
+pub mod cmt4;
 pub mod error;
 pub mod gcm;
 pub mod gf128;
