@@ -124,9 +124,8 @@ fn main() {
     }
     for (ji, (name, _)) in jobs.iter().enumerate() {
         print!("| {name} |");
-        for si in 0..SIZES.len() {
-            let v = table[ji][si];
-            print!(" {:.0} ({:.2}×) |", v / 1e6, v / table[0][si]);
+        for (v, base) in table[ji].iter().zip(&table[0]) {
+            print!(" {:.0} ({:.2}×) |", v / 1e6, v / base);
         }
         println!();
     }
