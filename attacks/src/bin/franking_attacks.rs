@@ -25,6 +25,10 @@ enum Command {
     Salamander(attacks::salamander::SalamanderArgs),
     /// Report which keys accept a ciphertext, using the real AEAD crates.
     Check(attacks::check::CheckArgs),
+    /// Forge one ChaCha20-Poly1305 (or XChaCha20-Poly1305) ciphertext+tag valid under every given key.
+    ChapolyCollide(attacks::chapoly::ChapolyCollideArgs),
+    /// Forge one AES-GCM-SIV ciphertext+tag valid under two keys.
+    SivCollide(attacks::siv::SivCollideArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
         Command::GcmCollide(a) => attacks::gcm::run_gcm_collide(a, &mut out),
         Command::Salamander(a) => attacks::salamander::run_salamander(a, &mut out),
         Command::Check(a) => attacks::check::run_check(a, &mut out),
+        Command::ChapolyCollide(a) => attacks::chapoly::run_chapoly_collide(a, &mut out),
+        Command::SivCollide(a) => attacks::siv::run_siv_collide(a, &mut out),
     };
     let _ = out.flush();
     match result {
