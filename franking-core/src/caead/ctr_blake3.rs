@@ -2,8 +2,9 @@
 //! compactly committing, 128-bit commitment security; the fast suite for long messages.
 //!
 //! Source: the same encrypt-then-MAC shape as [`super::CtrHmacSha256`] (Grubbs–Lu–Ristenpart,
-//! CRYPTO 2017, eprint 2017/664, §6), with BLAKE3 (O'Connor–Aumasson–Neves–Wilcox-O'Hearn, "BLAKE3",
-//! 2020, §5 security) as KDF and MAC.
+//! CRYPTO 2017, eprint 2017/664), with BLAKE3 (O'Connor, Aumasson, Neves, Wilcox-O'Hearn, "BLAKE3:
+//! one function, fast everywhere", 2020, the security section's 128-bit collision-resistance claim)
+//! as KDF and MAC, laid out as DESIGN.md §4 asks (ciphertext first for chunk parallelism).
 //!
 //! ```text
 //! K_mac ‖ K_enc ‖ K_iv = BLAKE3-XOF(LABEL_KDF ‖ K)[0..96]   (once per key; K_mac = first 32 bytes)

@@ -1,11 +1,13 @@
 //! `CtrHmacSha256`: AES-256-CTR then HMAC-SHA-256 over a key-derived MAC key. CMT-4, compactly
 //! committing, 128-bit commitment security.
 //!
-//! Source: the "Encrypt-then-MAC with a collision-resistant MAC and a committing key derivation"
-//! construction of Grubbs–Lu–Ristenpart, "Message Franking via Committing Authenticated Encryption",
-//! CRYPTO 2017 (eprint 2017/664), §6 ("CtE2" / EtM with HMAC is compactly committing when the MAC is
-//! collision resistant and both keys derive from one key); the independent-key counter-example is in
-//! the same section and in Albertini et al., USENIX Security 2022, §3.
+//! Source: Grubbs–Lu–Ristenpart, "Message Franking via Committing Authenticated Encryption",
+//! CRYPTO 2017 (eprint 2017/664), the section on using keys as openings, which proves
+//! Encrypt-then-HMAC compactly committing when the MAC is collision resistant and the MAC key is
+//! bound to the encryption key; here both subkeys are derived from one key by a collision-resistant
+//! KDF. The counter-example with *independent* keys is in the same paper and in Albertini et al.,
+//! "How to Abuse and Fix Authenticated Encryption Without Key Commitment", USENIX Security 2022
+//! (eprint 2020/1456).
 //!
 //! ```text
 //! K_enc = HMAC-SHA-256(K, "franking/v1 ctr-hmac-sha256 enc")          (once per key)

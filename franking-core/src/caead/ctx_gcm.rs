@@ -2,8 +2,8 @@
 //! committing.
 //!
 //! Source: John Chan and Phillip Rogaway, "On Committing Authenticated-Encryption", ESORICS 2022
-//! (eprint 2022/1260), §5 (the CTX construction) and Theorem 3 (CMT-4 when H is collision resistant);
-//! AES-GCM per NIST SP 800-38D §7.
+//! (eprint 2022/1260): the CTX construction, CMT-4 secure when H is collision resistant (their CTX
+//! theorem); AES-GCM per NIST SP 800-38D §7.
 //!
 //! ```text
 //! (C, T) = AES-256-GCM(K, N, A, M)                 (12-byte N, 16-byte T, never output)
