@@ -80,23 +80,23 @@ fn solve(mut m: Vec<Vec<Fe1305>>, mut rhs: Vec<Vec<Fe1305>>) -> Option<Vec<Vec<F
         rhs.swap(col, piv);
         let inv = m[col][col].inverse()?;
         for x in m[col].iter_mut() {
-            *x = x.mul(inv);
+            *x = x.fmul(inv);
         }
         for x in rhs[col].iter_mut() {
-            *x = x.mul(inv);
+            *x = x.fmul(inv);
         }
         for r in 0..k {
             if r == col || m[r][col].is_zero() {
                 continue;
             }
             let f = m[r][col];
-            for c in 0..k {
-                let t = m[col][c].mul(f);
-                m[r][c] = m[r][c].sub(t);
+            let pivot_row = m[col].clone();
+            for (x, p) in m[r].iter_mut().zip(&pivot_row) {
+                *x = x.fsub(p.fmul(f));
             }
             for c in 0..rhs[r].len() {
-                let t = rhs[col][c].mul(f);
-                rhs[r][c] = rhs[r][c].sub(t);
+                let t = rhs[col][c].fmul(f);
+                rhs[r][c] = rhs[r][c].fsub(t);
             }
         }
     }
@@ -156,16 +156,16 @@ pub fn collide(
         ad_padded.resize(ad.len().div_ceil(16) * 16, 0);
         let c = otk
             .accumulate(&ad_padded)
-            .mul(r.pow(n as u64 + 1))
-            .add(len_fe.mul(r));
+            .fmul(r.pow(n as u64 + 1))
+            .fadd(len_fe.fmul(r));
         let t = Fe1305::from_u128(target.wrapping_sub(otk.s));
-        let b = t.sub(c);
+        let b = t.fsub(c);
         // Powers r^{e_i}, e_i = n − i + 1, for the k solved blocks i = 0..k−1; the free block
         // i = k has exponent 2.
         let row: Vec<Fe1305> = (0..k).map(|i| r.pow((n - i + 1) as u64)).collect();
-        let a_free = r.mul(r);
+        let a_free = r.fmul(r);
         mat.push(row);
-        rhs.push(vec![b, a_free.neg()]);
+        rhs.push(vec![b, a_free.fneg()]);
     }
     let sol = solve(mat, rhs).ok_or(Error::SingularSystem)?;
     let x0: Vec<Fe1305> = sol.iter().map(|r| r[0]).collect();
@@ -174,7 +174,7 @@ pub fn collide(
     // Walk y = 2^128 + t.
     let mut y_lo: u128 = 0;
     let y0 = Fe1305::from_wide(0, 1);
-    let mut x_first = x0[0].add(y0.mul(v[0]));
+    let mut x_first = x0[0].fadd(y0.fmul(v[0]));
     let mut tries = 0u64;
     loop {
         if tries >= max_tries {
@@ -187,7 +187,7 @@ pub fn collide(
             blocks.push(x_first);
             let mut ok = true;
             for i in 1..k {
-                let xi = x0[i].add(y.mul(v[i]));
+                let xi = x0[i].fadd(y.fmul(v[i]));
                 if !xi.is_block_value() {
                     ok = false;
                     break;
@@ -211,7 +211,7 @@ pub fn collide(
             }
         }
         y_lo = y_lo.wrapping_add(1);
-        x_first = x_first.add(v[0]);
+        x_first = x_first.fadd(v[0]);
     }
 }
 

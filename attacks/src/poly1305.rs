@@ -126,7 +126,7 @@ impl Fe1305 {
 
     /// Field addition.
     #[inline]
-    pub fn add(self, o: Fe1305) -> Fe1305 {
+    pub fn fadd(self, o: Fe1305) -> Fe1305 {
         let a = self.0;
         let b = o.0;
         Self::canonical([
@@ -139,7 +139,7 @@ impl Fe1305 {
     }
 
     /// Field subtraction.
-    pub fn sub(self, o: Fe1305) -> Fe1305 {
+    pub fn fsub(self, o: Fe1305) -> Fe1305 {
         // a + 2p − b, with 2p in (non-canonical) limbs; every limb stays non-negative.
         let a = self.0;
         let b = o.0;
@@ -153,12 +153,12 @@ impl Fe1305 {
     }
 
     /// Additive inverse.
-    pub fn neg(self) -> Fe1305 {
-        Fe1305::ZERO.sub(self)
+    pub fn fneg(self) -> Fe1305 {
+        Fe1305::ZERO.fsub(self)
     }
 
     /// Field multiplication (schoolbook on 26-bit limbs, 2^130 ≡ 5).
-    pub fn mul(self, o: Fe1305) -> Fe1305 {
+    pub fn fmul(self, o: Fe1305) -> Fe1305 {
         let [a0, a1, a2, a3, a4] = self.0;
         let [b0, b1, b2, b3, b4] = o.0;
         let (s1, s2, s3, s4) = (b1 * 5, b2 * 5, b3 * 5, b4 * 5);
@@ -183,14 +183,14 @@ impl Fe1305 {
     fn pow_wide(self, lo: u128, hi: u8) -> Fe1305 {
         let mut acc = Fe1305::ONE;
         for bit in (0..136).rev() {
-            acc = acc.mul(acc);
+            acc = acc.fmul(acc);
             let set = if bit >= 128 {
                 (hi >> (bit - 128)) & 1 == 1
             } else {
                 (lo >> bit) & 1 == 1
             };
             if set {
-                acc = acc.mul(self);
+                acc = acc.fmul(self);
             }
         }
         acc
@@ -249,7 +249,7 @@ impl OneTimeKey {
             let mut lo = [0u8; 16];
             lo.copy_from_slice(&b[..16]);
             let n = Fe1305::from_wide(u128::from_le_bytes(lo), u32::from(b[16]));
-            acc = acc.add(n).mul(self.r);
+            acc = acc.fadd(n).fmul(self.r);
         }
         acc
     }
@@ -339,16 +339,16 @@ mod tests {
     #[test]
     fn field_basics() {
         let p_minus_1 = Fe1305::from_wide(u128::MAX - 5, 3); // 2^130 - 6
-        assert_eq!(p_minus_1.add(Fe1305::ONE), Fe1305::ZERO);
-        assert_eq!(Fe1305::ONE.neg(), p_minus_1);
+        assert_eq!(p_minus_1.fadd(Fe1305::ONE), Fe1305::ZERO);
+        assert_eq!(Fe1305::ONE.fneg(), p_minus_1);
         assert_eq!(Fe1305::from_wide(u128::MAX - 4, 3), Fe1305::ZERO); // p ≡ 0
         assert_eq!(Fe1305::from_wide(0, 4), fe(5)); // 2^130 ≡ 5
-        assert_eq!(p_minus_1.mul(p_minus_1), Fe1305::ONE);
+        assert_eq!(p_minus_1.fmul(p_minus_1), Fe1305::ONE);
         let a = fe(0x1234_5678_9abc_def0_1122_3344_5566_7788);
         let b = Fe1305::from_wide(0xdead_beef, 2);
-        assert_eq!(a.mul(b).mul(b.inverse().unwrap()), a);
-        assert_eq!(a.sub(b).add(b), a);
-        assert_eq!(a.mul(fe(3)), a.add(a).add(a));
+        assert_eq!(a.fmul(b).fmul(b.inverse().unwrap()), a);
+        assert_eq!(a.fsub(b).fadd(b), a);
+        assert_eq!(a.fmul(fe(3)), a.fadd(a).fadd(a));
         assert_eq!(fe(7).pow(3), fe(343));
         assert!(Fe1305::ZERO.inverse().is_none());
         let blk = [0xabu8; 16];

@@ -63,7 +63,7 @@ impl Pv {
     }
 
     /// Polynomial product modulo the POLYVAL polynomial (shift-and-add, not constant time).
-    pub fn mul(self, o: Pv) -> Pv {
+    pub fn fmul(self, o: Pv) -> Pv {
         let mut a = self.0;
         let b = o.0;
         let mut r = 0u128;
@@ -86,9 +86,9 @@ impl Pv {
         let mut acc = Pv::ONE;
         while e != 0 {
             if e & 1 == 1 {
-                acc = acc.mul(base);
+                acc = acc.fmul(base);
             }
-            base = base.mul(base);
+            base = base.fmul(base);
             e >>= 1;
         }
         acc
@@ -101,7 +101,7 @@ impl Pv {
 
     /// RFC 8452's `dot(a, b) = a·b·x^{−128}`.
     pub fn dot(self, o: Pv) -> Pv {
-        self.mul(o).mul(x_inv_128())
+        self.fmul(o).fmul(x_inv_128())
     }
 }
 
@@ -113,10 +113,10 @@ fn x_inv_128() -> Pv {
 
 /// POLYVAL(H, X_1..X_s) over the zero-padded 16-byte blocks of `data` (RFC 8452 §3).
 pub fn polyval(h: &[u8; 16], data: &[u8]) -> [u8; 16] {
-    let hp = Pv::from_block(h).mul(x_inv_128());
+    let hp = Pv::from_block(h).fmul(x_inv_128());
     let mut s = Pv::ZERO;
     for chunk in data.chunks(16) {
-        s = Pv(s.0 ^ Pv::from_partial(chunk).0).mul(hp);
+        s = Pv(s.0 ^ Pv::from_partial(chunk).0).fmul(hp);
     }
     s.to_block()
 }
@@ -305,13 +305,13 @@ pub fn collide(
     let xinv = x_inv_128();
     let hp: Vec<Pv> = ks
         .iter()
-        .map(|k| Pv::from_block(&k.auth_key).mul(xinv))
+        .map(|k| Pv::from_block(&k.auth_key).fmul(xinv))
         .collect();
     // Ciphertext block i has exponent e_i = blocks − i + 1; free blocks p = 0, q = 1.
     let e = |i: usize| (blocks - i + 1) as u128;
     let a: Vec<Pv> = hp.iter().map(|h| h.pow(e(0))).collect();
     let b: Vec<Pv> = hp.iter().map(|h| h.pow(e(1))).collect();
-    let det = Pv(a[0].mul(b[1]).0 ^ a[1].mul(b[0]).0);
+    let det = Pv(a[0].fmul(b[1]).0 ^ a[1].fmul(b[0]).0);
     let det_inv = det.inverse().ok_or(Error::SingularSystem)?;
 
     let mut ct = vec![0u8; 16 * blocks];
@@ -350,13 +350,13 @@ pub fn collide(
             let stream = ks[j].keystream(&tag, blocks);
             let mut acc = Pv::ZERO;
             for blk in &stream {
-                acc = Pv(acc.0 ^ Pv::from_block(blk).0).mul(hp[j]);
+                acc = Pv(acc.0 ^ Pv::from_block(blk).0).fmul(hp[j]);
             }
-            let acc = acc.mul(hp[j]);
+            let acc = acc.fmul(hp[j]);
             r[j] = Pv(Pv::from_block(&s).0 ^ known[j].0 ^ acc.0);
         }
-        let cp = Pv(r[0].mul(b[1]).0 ^ r[1].mul(b[0]).0).mul(det_inv);
-        let cq = Pv(a[0].mul(r[1]).0 ^ a[1].mul(r[0]).0).mul(det_inv);
+        let cp = Pv(r[0].fmul(b[1]).0 ^ r[1].fmul(b[0]).0).fmul(det_inv);
+        let cq = Pv(a[0].fmul(r[1]).0 ^ a[1].fmul(r[0]).0).fmul(det_inv);
         ct[..16].copy_from_slice(&cp.to_block());
         ct[16..32].copy_from_slice(&cq.to_block());
         let out = SivCollision {
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn field_inverse() {
         let a = Pv(0x1234_5678_9abc_def0_0fed_cba9_8765_4321);
-        assert_eq!(a.mul(a.inverse().unwrap()), Pv::ONE);
+        assert_eq!(a.fmul(a.inverse().unwrap()), Pv::ONE);
         assert!(Pv::ZERO.inverse().is_none());
     }
 }
