@@ -304,10 +304,18 @@ fn vanishing_poly(xs: &[Gf128]) -> Vec<Gf128> {
 /// Lagrange interpolation over GF(2^128): the unique polynomial of degree < k through the
 /// k points (xs[i], ys[i]), coefficients from y^0 upwards.
 ///
-/// O(k²) field operations: the vanishing polynomial Z is built once and each basis
-/// polynomial Z/(y + x_i) is obtained by synthetic division. The x values must be distinct
-/// (otherwise [`Error::DuplicateHashKey`]).
+/// The x values must be distinct (otherwise [`Error::DuplicateHashKey`]).
 pub fn interpolate(xs: &[Gf128], ys: &[Gf128]) -> Result<Vec<Gf128>> {
+    Ok(interpolate_with_vanishing(xs, ys)?.0)
+}
+
+/// Interpolation that also returns the vanishing polynomial Z(y) = Π (y + x_i).
+///
+/// About 2.5·k² multiplications: with Z built once, the Lagrange weights are
+/// c_i = y_i / Z'(x_i) (in characteristic 2, Z' has only the odd coefficients of Z), and
+/// Σ_i c_i·Z(y)/(y + x_i) has coefficient Σ_{s} z_{j+1+s}·p_s at y^j, where
+/// p_s = Σ_i c_i·x_i^s are weighted power sums.
+fn interpolate_with_vanishing(xs: &[Gf128], ys: &[Gf128]) -> Result<(Vec<Gf128>, Vec<Gf128>)> {
     let k = xs.len();
     if ys.len() != k {
         return Err(Error::Malformed(
@@ -322,23 +330,33 @@ pub fn interpolate(xs: &[Gf128], ys: &[Gf128]) -> Result<Vec<Gf128>> {
         seen.insert(x.0, i);
     }
     let z = vanishing_poly(xs);
-    let mut out = vec![Gf128::ZERO; k];
-    let mut q = vec![Gf128::ZERO; k];
+    // Z'(y) = Σ_{m odd} z_m y^{m-1}, a polynomial in u = y^2.
+    let odd: Vec<Gf128> = z.iter().skip(1).step_by(2).copied().collect();
+    let mut w = Vec::with_capacity(k);
     for (&xi, &yi) in xs.iter().zip(ys) {
-        // q = Z / (y + x_i), evaluated at x_i on the fly (Horner from the top).
-        let mut carry = z[k];
-        let mut eval = Gf128::ZERO;
-        for j in (0..k).rev() {
-            q[j] = carry;
-            eval = eval * xi + carry;
-            carry = z[j] + xi * carry;
-        }
-        let c = yi * eval.inverse().ok_or(Error::SingularSystem)?;
-        for (o, &qj) in out.iter_mut().zip(q.iter()) {
-            *o += c * qj;
-        }
+        let u = xi.square();
+        let d = odd.iter().rev().fold(Gf128::ZERO, |acc, &c| acc * u + c);
+        w.push(yi * d.inverse().ok_or(Error::SingularSystem)?);
     }
-    Ok(out)
+    // p_s = Σ_i c_i x_i^s for s = 0..k-1.
+    let mut p = Vec::with_capacity(k);
+    for s in 0..k {
+        if s > 0 {
+            for (wi, &xi) in w.iter_mut().zip(xs) {
+                *wi *= xi;
+            }
+        }
+        p.push(w.iter().fold(Gf128::ZERO, |acc, &v| acc + v));
+    }
+    let out = (0..k)
+        .map(|j| {
+            z[j + 1..]
+                .iter()
+                .zip(&p)
+                .fold(Gf128::ZERO, |acc, (&zm, &ps)| acc + zm * ps)
+        })
+        .collect();
+    Ok((out, z))
 }
 
 /// k-key multi-collision (Len–Grubbs–Ristenpart 2021, §3.1): one ciphertext that verifies
@@ -386,8 +404,7 @@ pub fn collide_many(
         None => {
             // T + y^2·f(y) = P(y) + λ·Z(y) with P the degree-<k interpolant of the v_i and
             // λ chosen to cancel the y^1 coefficient; then T = q_0 and f = q_2.. .
-            let p = interpolate(&hs, &vs)?;
-            let z = vanishing_poly(&hs);
+            let (p, z) = interpolate_with_vanishing(&hs, &vs)?;
             let p1 = p.get(1).copied().unwrap_or(Gf128::ZERO);
             let lambda = p1 * z[1].inverse().ok_or(Error::SingularSystem)?;
             let mut q: Vec<Gf128> = z.iter().map(|&zj| lambda * zj).collect();

@@ -55,20 +55,21 @@ impl Gf128 {
     /// with 4-bit "holes" so carries never cross coefficients) reduced modulo
     /// x^128 + x^7 + x^2 + x + 1 in bit-reversed (normal) order.
     pub fn gf_mul(self, other: Gf128) -> Gf128 {
-        let a = self.0.reverse_bits();
-        let b = other.0.reverse_bits();
-        let (a1, a0) = ((a >> 64) as u64, a as u64);
-        let (b1, b0) = ((b >> 64) as u64, b as u64);
+        // Carry-less product of the reflected operands as plain integers; shifted left by one
+        // it is the 256-bit reflected product (x^0 at bit 255).
+        let (a1, a0) = ((self.0 >> 64) as u64, self.0 as u64);
+        let (b1, b0) = ((other.0 >> 64) as u64, other.0 as u64);
         let lo = clmul64(a0, b0);
         let hi = clmul64(a1, b1);
         let mid = clmul64(a0 ^ a1, b0 ^ b1) ^ lo ^ hi;
-        let lo = lo ^ (mid << 64);
-        let hi = hi ^ (mid >> 64);
-        // hi·x^128 ≡ hi·(x^7 + x^2 + x + 1); the bits pushed past x^127 are folded once more.
-        let t = hi ^ (hi << 1) ^ (hi << 2) ^ (hi << 7);
-        let o = (hi >> 127) ^ (hi >> 126) ^ (hi >> 121);
-        let r = lo ^ t ^ o ^ (o << 1) ^ (o << 2) ^ (o << 7);
-        Gf128(r.reverse_bits())
+        let p_lo = lo ^ (mid << 64);
+        let p_hi = hi ^ (mid >> 64);
+        let r_hi = (p_hi << 1) | (p_lo >> 127); // x^0 .. x^127
+        let r_lo = p_lo << 1; // x^128 .. x^255
+        // x^128 ≡ 1 + x + x^2 + x^7; multiplying by x is a right shift in reflected order.
+        let o = (r_lo << 127) ^ (r_lo << 126) ^ (r_lo << 121);
+        let t = r_lo ^ (r_lo >> 1) ^ (r_lo >> 2) ^ (r_lo >> 7);
+        Gf128(r_hi ^ t ^ o ^ (o >> 1) ^ (o >> 2) ^ (o >> 7))
     }
 
     /// Reference multiplication (SP 800-38D Algorithm 1, shift-and-add), kept to cross-check
@@ -124,7 +125,6 @@ impl Gf128 {
 /// Carry-less 64×64 → 128-bit product using ordinary integer multiplication on operands
 /// split into five interleaved bit classes (at most 13 bits each, so a coefficient count
 /// fits in the 4-bit gap between classes and never carries into the next one).
-#[allow(clippy::needless_range_loop)]
 fn clmul64(x: u64, y: u64) -> u128 {
     const M64: [u64; 5] = [
         0x1084_2108_4210_8421,
@@ -140,18 +140,14 @@ fn clmul64(x: u64, y: u64) -> u128 {
         class_mask128(3),
         class_mask128(4),
     ];
-    let xs = M64.map(|m| x & m);
-    let ys = M64.map(|m| y & m);
-    let mut z = 0u128;
-    for c in 0..5 {
-        let mut acc = 0u128;
-        for a in 0..5 {
-            let b = (c + 5 - a) % 5;
-            acc ^= u128::from(xs[a]) * u128::from(ys[b]);
-        }
-        z |= acc & M128[c];
-    }
-    z
+    let [x0, x1, x2, x3, x4] = M64.map(|m| u128::from(x & m));
+    let [y0, y1, y2, y3, y4] = M64.map(|m| u128::from(y & m));
+    let z0 = (x0 * y0) ^ (x1 * y4) ^ (x2 * y3) ^ (x3 * y2) ^ (x4 * y1);
+    let z1 = (x0 * y1) ^ (x1 * y0) ^ (x2 * y4) ^ (x3 * y3) ^ (x4 * y2);
+    let z2 = (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y4) ^ (x4 * y3);
+    let z3 = (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0) ^ (x4 * y4);
+    let z4 = (x0 * y4) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1) ^ (x4 * y0);
+    (z0 & M128[0]) | (z1 & M128[1]) | (z2 & M128[2]) | (z3 & M128[3]) | (z4 & M128[4])
 }
 
 /// Mask of the bit positions i < 128 with i ≡ c (mod 5).
