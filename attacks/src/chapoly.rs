@@ -26,7 +26,7 @@
 //! candidate is `x(y) = x0 + y·v`. We walk y = 2^128, 2^128+1, …: each step costs one field
 //! addition for x_0(y), and the other components are computed only when the previous ones are
 //! in range. The expected number of steps is ≈ (p/2^128)^k ≈ 4^k, so this reaches k = 10 in
-//! well under a second and k = 12–13 in seconds; it is exponential in k. The paper's lattice
+//! about a second and k = 13 in tens of seconds (debug build); it is exponential in k. The paper's lattice
 //! formulation (more free blocks, CVP on the solution lattice) is what scales beyond that; this
 //! module does not implement lattice reduction.
 //!
