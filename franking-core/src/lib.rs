@@ -3,11 +3,14 @@
 //! * [`caead`] — committing authenticated encryption: [`caead::CtrHmacSha256`],
 //!   [`caead::Aes256CtrBlake3`] (both CMT-4 and compactly committing) and [`caead::CtxAes256Gcm`]
 //!   (CMT-4, not compact), with the [`caead::CommittingAead`] / [`caead::CompactCommitment`] traits.
+//! * [`frank`] — the franking protocol: envelopes (seal/open), platform contexts and stamps with a
+//!   rotating key ring, reports and [`frank::verify_report`], canonical binary and JSON encodings.
 //!
 //! The crate does no I/O, has no `unsafe`, and returns [`Error`] for every refused input.
 #![forbid(unsafe_code)]
 
 pub mod caead;
 mod error;
+pub mod frank;
 
 pub use error::Error;

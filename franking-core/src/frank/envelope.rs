@@ -1,0 +1,397 @@
+//! The franked envelope: seal (sender) and open (recipient), and the key and commitment types.
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::frank::suite::{COMMITMENT_LEN, KEY_LEN, NONCE_LEN, Suite, WRAPPED_KEY_LEN};
+use crate::frank::wire::{self, ObjType, Reader};
+use crate::frank::{MAX_AD_LEN, MAX_PLAINTEXT_LEN, VERSION};
+
+/// Prefix of the body's associated data: `A = BODY_AD_LABEL ‖ version ‖ suite ‖ body_ad` (17 bytes).
+pub const BODY_AD_LABEL: &[u8; 17] = b"franking/v1 body\0";
+/// Prefix of the key wrap's associated data: `A_w = WRAP_AD_LABEL ‖ version ‖ suite ‖ T` (17 bytes).
+pub const WRAP_AD_LABEL: &[u8; 17] = b"franking/v1 wrap\0";
+
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, Error> {
+    let mut b = Zeroizing::new([0u8; N]);
+    getrandom::fill(&mut *b).map_err(|_| Error::Randomness)?;
+    Ok(b)
+}
+
+macro_rules! secret_key_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(Zeroizing<[u8; KEY_LEN]>);
+
+        impl $name {
+            /// Wrap 32 key bytes.
+            pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+                Self(Zeroizing::new(bytes))
+            }
+
+            /// A fresh key from the operating system's CSPRNG.
+            pub fn generate() -> Result<Self, Error> {
+                Ok(Self(random::<KEY_LEN>()?))
+            }
+
+            /// The key bytes. Handle with care: this is secret material.
+            pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
+                &self.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl PartialEq for $name {
+            /// Constant-time comparison.
+            fn eq(&self, other: &Self) -> bool {
+                bool::from(self.0.ct_eq(&*other.0))
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl zeroize::ZeroizeOnDrop for $name {}
+    };
+}
+
+secret_key_type!(
+    /// The end-to-end session key shared by sender and recipient; it wraps each message's franking
+    /// key. Where it comes from (a ratchet, a group key schedule) is the E2E layer's business.
+    SessionKey
+);
+
+secret_key_type!(
+    /// The per-message franking key K_f: the *opening* of the commitment. The recipient reveals it
+    /// in a report so the server can recompute the commitment; it decrypts only its own message.
+    Opening
+);
+
+impl serde::Serialize for Opening {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&wire::b64_encode(&*self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Opening {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Zeroizing::new(<String as serde::Deserialize>::deserialize(d)?);
+        let b = Zeroizing::new(wire::b64_decode(&s).map_err(serde::de::Error::custom)?);
+        let arr = <[u8; KEY_LEN]>::try_from(b.as_slice()).map_err(|_| {
+            serde::de::Error::custom(Error::Malformed {
+                what: "opening length",
+            })
+        })?;
+        Ok(Opening::from_bytes(arr))
+    }
+}
+
+/// The commitment T: the body's 32-byte CAEAD tag, which binds (K_f, N, A, M).
+///
+/// The relay stamps it; a report reveals an opening the server checks against it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Commitment(#[serde(with = "wire::b64::array")] pub [u8; COMMITMENT_LEN]);
+
+impl Commitment {
+    /// The commitment bytes.
+    pub fn as_bytes(&self) -> &[u8; COMMITMENT_LEN] {
+        &self.0
+    }
+
+    /// Constant-time equality.
+    pub fn ct_eq(&self, other: &Commitment) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+}
+
+impl core::fmt::Debug for Commitment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Commitment({})", wire::b64_encode(&self.0))
+    }
+}
+
+/// The associated data of the body: `BODY_AD_LABEL ‖ version ‖ suite ‖ body_ad`.
+pub fn body_associated_data(suite: Suite, body_ad: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(BODY_AD_LABEL.len() + 2 + body_ad.len());
+    a.extend_from_slice(BODY_AD_LABEL);
+    a.extend_from_slice(&[VERSION, suite.id()]);
+    a.extend_from_slice(body_ad);
+    a
+}
+
+/// The associated data of the key wrap: `WRAP_AD_LABEL ‖ version ‖ suite ‖ T`.
+pub fn wrap_associated_data(suite: Suite, commitment: &Commitment) -> [u8; 17 + 2 + 32] {
+    let mut a = [0u8; 17 + 2 + 32];
+    a[..17].copy_from_slice(WRAP_AD_LABEL);
+    a[17] = VERSION;
+    a[18] = suite.id();
+    a[19..].copy_from_slice(&commitment.0);
+    a
+}
+
+/// A franked message as it travels from sender to recipient: `{version, suite, N, C, T, N_w, W}`.
+///
+/// `commitment` (T) is what the relay stamps; `wrapped_key` (W) is the franking key encrypted under
+/// the session key with T in its associated data. The version is implicit ([`VERSION`]).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "EnvelopeJson", into = "EnvelopeJson")]
+pub struct Envelope {
+    /// The franking suite.
+    pub suite: Suite,
+    /// Body nonce N.
+    pub nonce: [u8; NONCE_LEN],
+    /// Body ciphertext C (same length as the plaintext).
+    pub ciphertext: Vec<u8>,
+    /// Commitment T (the body's CAEAD tag).
+    pub commitment: Commitment,
+    /// Key-wrap nonce N_w.
+    pub wrap_nonce: [u8; NONCE_LEN],
+    /// Wrapped franking key W = CAEAD.Enc(session_key, N_w, A_w, K_f): 32-byte ciphertext ‖ tag.
+    pub wrapped_key: [u8; WRAPPED_KEY_LEN],
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeJson {
+    v: u8,
+    suite: Suite,
+    #[serde(with = "wire::b64::array")]
+    nonce: [u8; NONCE_LEN],
+    #[serde(with = "wire::b64")]
+    ciphertext: Vec<u8>,
+    commitment: Commitment,
+    #[serde(with = "wire::b64::array")]
+    wrap_nonce: [u8; NONCE_LEN],
+    #[serde(with = "wire::b64::array")]
+    wrapped_key: [u8; WRAPPED_KEY_LEN],
+}
+
+impl TryFrom<EnvelopeJson> for Envelope {
+    type Error = Error;
+    fn try_from(j: EnvelopeJson) -> Result<Self, Error> {
+        if j.v != VERSION {
+            return Err(Error::UnsupportedVersion(j.v));
+        }
+        if j.ciphertext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Error::Malformed {
+                what: "ciphertext too long",
+            });
+        }
+        Ok(Envelope {
+            suite: j.suite,
+            nonce: j.nonce,
+            ciphertext: j.ciphertext,
+            commitment: j.commitment,
+            wrap_nonce: j.wrap_nonce,
+            wrapped_key: j.wrapped_key,
+        })
+    }
+}
+
+impl From<Envelope> for EnvelopeJson {
+    fn from(e: Envelope) -> Self {
+        EnvelopeJson {
+            v: VERSION,
+            suite: e.suite,
+            nonce: e.nonce,
+            ciphertext: e.ciphertext,
+            commitment: e.commitment,
+            wrap_nonce: e.wrap_nonce,
+            wrapped_key: e.wrapped_key,
+        }
+    }
+}
+
+impl core::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("suite", &self.suite)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("commitment", &self.commitment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The random values one seal consumes; pass them explicitly only for test vectors.
+#[derive(Clone)]
+pub struct SealRandomness {
+    /// The franking key K_f.
+    pub franking_key: Opening,
+    /// Body nonce N.
+    pub nonce: [u8; NONCE_LEN],
+    /// Key-wrap nonce N_w.
+    pub wrap_nonce: [u8; NONCE_LEN],
+}
+
+impl SealRandomness {
+    /// Fresh values from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, Error> {
+        Ok(Self {
+            franking_key: Opening::generate()?,
+            nonce: *random::<NONCE_LEN>()?,
+            wrap_nonce: *random::<NONCE_LEN>()?,
+        })
+    }
+}
+
+impl core::fmt::Debug for SealRandomness {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SealRandomness(<redacted>)")
+    }
+}
+
+/// What a recipient gets from [`open`]: the plaintext and the opening to keep for reporting.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// The message plaintext M.
+    pub plaintext: Vec<u8>,
+    /// The franking key K_f (keep it, with the envelope, context and stamp, to report later).
+    pub opening: Opening,
+}
+
+/// Seal `plaintext` for the recipient holding `session_key`, with fresh randomness.
+///
+/// `body_ad` is application associated data both ends know (e.g. a conversation id); it is not
+/// carried in the envelope and must be passed to [`open`] and put into a report.
+pub fn seal(
+    suite: Suite,
+    session_key: &SessionKey,
+    body_ad: &[u8],
+    plaintext: &[u8],
+) -> Result<Envelope, Error> {
+    seal_with(
+        suite,
+        session_key,
+        body_ad,
+        plaintext,
+        &SealRandomness::generate()?,
+    )
+}
+
+/// [`seal`] with caller-chosen randomness (deterministic; for test vectors only — reusing a
+/// franking key or wrap nonce under one session key is a protocol violation).
+pub fn seal_with(
+    suite: Suite,
+    session_key: &SessionKey,
+    body_ad: &[u8],
+    plaintext: &[u8],
+    randomness: &SealRandomness,
+) -> Result<Envelope, Error> {
+    if plaintext.len() > MAX_PLAINTEXT_LEN {
+        return Err(Error::MessageTooLong {
+            len: plaintext.len() as u64,
+            max: MAX_PLAINTEXT_LEN as u64,
+        });
+    }
+    if body_ad.len() > MAX_AD_LEN {
+        return Err(Error::Malformed {
+            what: "body associated data too long",
+        });
+    }
+    let a = body_associated_data(suite, body_ad);
+    let mut ciphertext = plaintext.to_vec();
+    let tag = suite.seal(
+        randomness.franking_key.expose_secret(),
+        &randomness.nonce,
+        &a,
+        &mut ciphertext,
+    )?;
+    let commitment = Commitment(tag);
+    let a_w = wrap_associated_data(suite, &commitment);
+    let mut wrapped_key = [0u8; WRAPPED_KEY_LEN];
+    wrapped_key[..KEY_LEN].copy_from_slice(randomness.franking_key.expose_secret());
+    let tag_w = suite.seal(
+        session_key.expose_secret(),
+        &randomness.wrap_nonce,
+        &a_w,
+        &mut wrapped_key[..KEY_LEN],
+    )?;
+    wrapped_key[KEY_LEN..].copy_from_slice(&tag_w);
+    Ok(Envelope {
+        suite,
+        nonce: randomness.nonce,
+        ciphertext,
+        commitment,
+        wrap_nonce: randomness.wrap_nonce,
+        wrapped_key,
+    })
+}
+
+/// Open an envelope: unwrap K_f (fails if T was altered), then decrypt the body (fails unless T
+/// commits to it). Both failures are [`Error::AuthenticationFailed`]; nothing is returned unless
+/// both checks pass.
+pub fn open(
+    envelope: &Envelope,
+    session_key: &SessionKey,
+    body_ad: &[u8],
+) -> Result<Opened, Error> {
+    let suite = envelope.suite;
+    let a_w = wrap_associated_data(suite, &envelope.commitment);
+    let mut k_f = Zeroizing::new([0u8; KEY_LEN]);
+    k_f.copy_from_slice(&envelope.wrapped_key[..KEY_LEN]);
+    let mut tag_w = [0u8; 32];
+    tag_w.copy_from_slice(&envelope.wrapped_key[KEY_LEN..]);
+    suite.open(
+        session_key.expose_secret(),
+        &envelope.wrap_nonce,
+        &a_w,
+        &mut *k_f,
+        &tag_w,
+    )?;
+    let a = body_associated_data(suite, body_ad);
+    let mut plaintext = envelope.ciphertext.clone();
+    suite.open(
+        &k_f,
+        &envelope.nonce,
+        &a,
+        &mut plaintext,
+        &envelope.commitment.0,
+    )?;
+    Ok(Opened {
+        plaintext,
+        opening: Opening(k_f),
+    })
+}
+
+impl Envelope {
+    /// The canonical binary encoding (type 0x01):
+    /// `01 01 ‖ [suite:1] ‖ [N:16] ‖ [C] ‖ [T:32] ‖ [N_w:16] ‖ [W:64]`, each `[..]` a be32-prefixed field.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        wire::encode(ObjType::Envelope, |w| {
+            w.u8(self.suite.id());
+            w.bytes(&self.nonce);
+            w.bytes(&self.ciphertext);
+            w.bytes(&self.commitment.0);
+            w.bytes(&self.wrap_nonce);
+            w.bytes(&self.wrapped_key);
+        })
+    }
+
+    /// Decode the canonical binary encoding. Unknown version → [`Error::UnsupportedVersion`],
+    /// unknown suite → [`Error::UnsupportedSuite`], anything else off → [`Error::Malformed`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::object(bytes, ObjType::Envelope)?;
+        let suite = Suite::from_id(r.u8("envelope suite")?)?;
+        let nonce = r.fixed("envelope nonce")?;
+        let ciphertext = r.bytes("envelope ciphertext")?.to_vec();
+        let commitment = Commitment(r.fixed("envelope commitment")?);
+        let wrap_nonce = r.fixed("envelope wrap nonce")?;
+        let wrapped_key = r.fixed("envelope wrapped key")?;
+        r.finish()?;
+        Ok(Envelope {
+            suite,
+            nonce,
+            ciphertext,
+            commitment,
+            wrap_nonce,
+            wrapped_key,
+        })
+    }
+}

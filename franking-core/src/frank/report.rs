@@ -1,0 +1,417 @@
+//! Reports (recipient → report server) and their verification.
+
+use crate::Error;
+use crate::frank::context::{Context, MAX_ID_LEN};
+use crate::frank::envelope::{Commitment, Envelope, Opened, Opening, body_associated_data};
+use crate::frank::stamp::{KeyId, KeyRing, Stamp};
+use crate::frank::suite::{NONCE_LEN, Suite};
+use crate::frank::wire::{self, ObjType, Reader};
+use crate::frank::{MAX_AD_LEN, MAX_PLAINTEXT_LEN, VERSION};
+
+/// Most earlier messages one report may carry.
+pub const MAX_EARLIER: usize = 100;
+/// Longest reason text in bytes.
+pub const MAX_REASON_LEN: usize = 4096;
+
+/// One franked message as revealed in a report: everything needed to recompute its commitment and
+/// check its stamp.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedMessage {
+    /// The envelope's suite.
+    pub suite: Suite,
+    /// The envelope's body nonce N.
+    #[serde(with = "wire::b64::array")]
+    pub nonce: [u8; NONCE_LEN],
+    /// The application associated data `body_ad` passed to seal/open (not the full A).
+    #[serde(with = "wire::b64")]
+    pub associated_data: Vec<u8>,
+    /// The plaintext M the recipient was shown.
+    #[serde(with = "wire::b64")]
+    pub plaintext: Vec<u8>,
+    /// The franking key K_f (the opening).
+    pub opening: Opening,
+    /// The commitment T from the envelope.
+    pub commitment: Commitment,
+    /// The platform context the stamp binds.
+    pub context: Context,
+    /// The platform's stamp over (T, context).
+    pub stamp: Stamp,
+}
+
+impl core::fmt::Debug for ReportedMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReportedMessage")
+            .field("suite", &self.suite)
+            .field("plaintext_len", &self.plaintext.len())
+            .field("commitment", &self.commitment)
+            .field("context", &self.context)
+            .field("stamp", &self.stamp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReportedMessage {
+    /// Assemble what a recipient kept after [`crate::frank::open`]: the envelope, the `body_ad` it
+    /// used, the opened message, and the context and stamp the platform delivered with it.
+    pub fn new(
+        envelope: &Envelope,
+        body_ad: &[u8],
+        opened: &Opened,
+        context: Context,
+        stamp: Stamp,
+    ) -> Self {
+        Self {
+            suite: envelope.suite,
+            nonce: envelope.nonce,
+            associated_data: body_ad.to_vec(),
+            plaintext: opened.plaintext.clone(),
+            opening: opened.opening.clone(),
+            commitment: envelope.commitment,
+            context,
+            stamp,
+        }
+    }
+
+    fn check_lengths(&self) -> Result<(), Error> {
+        if self.plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Error::Malformed {
+                what: "reported plaintext too long",
+            });
+        }
+        if self.associated_data.len() > MAX_AD_LEN {
+            return Err(Error::Malformed {
+                what: "reported associated data too long",
+            });
+        }
+        Ok(())
+    }
+
+    /// Verify this message on its own at `now_ms`: key lookup, stamp, commitment, window (in that
+    /// order). Does not look at the reporter.
+    pub fn verify(
+        &self,
+        ring: &KeyRing,
+        policy: &ReportPolicy,
+        now_ms: u64,
+    ) -> Result<KeyId, Error> {
+        self.check_lengths()?;
+        ring.verify(
+            &self.stamp,
+            self.suite,
+            &self.commitment,
+            &self.context,
+            now_ms,
+        )?;
+        let a = body_associated_data(self.suite, &self.associated_data);
+        self.suite.verify_opening(
+            self.opening.expose_secret(),
+            &self.nonce,
+            &a,
+            &self.plaintext,
+            self.commitment.as_bytes(),
+        )?;
+        policy.check_time(self.context.timestamp_ms(), now_ms)?;
+        Ok(self.stamp.key_id)
+    }
+
+    fn encode_fields(&self, w: &mut wire::Writer<'_, Vec<u8>>) -> Result<(), Error> {
+        w.u8(self.suite.id());
+        w.bytes(&self.nonce);
+        w.bytes(&self.associated_data);
+        w.bytes(&self.plaintext);
+        w.bytes(self.opening.expose_secret());
+        w.bytes(self.commitment.as_bytes());
+        w.bytes(&self.context.to_bytes()?);
+        w.bytes(&self.stamp.to_bytes()?);
+        Ok(())
+    }
+
+    /// The canonical binary encoding (type 0x05): `01 05 ‖ [suite:1] ‖ [N:16] ‖ [body_ad] ‖ [M] ‖
+    /// [K_f:32] ‖ [T:32] ‖ [context object] ‖ [stamp object]`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut inner = Ok(());
+        let out = wire::encode(ObjType::ReportedMessage, |w| inner = self.encode_fields(w))?;
+        inner?;
+        Ok(out)
+    }
+
+    /// Decode the canonical binary encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::object(bytes, ObjType::ReportedMessage)?;
+        let suite = Suite::from_id(r.u8("reported suite")?)?;
+        let nonce = r.fixed("reported nonce")?;
+        let associated_data = r.bytes("reported associated data")?.to_vec();
+        let plaintext = r.bytes("reported plaintext")?.to_vec();
+        let opening = Opening::from_bytes(r.fixed("reported opening")?);
+        let commitment = Commitment(r.fixed("reported commitment")?);
+        let context = Context::from_bytes(r.bytes("reported context")?)?;
+        let stamp = Stamp::from_bytes(r.bytes("reported stamp")?)?;
+        r.finish()?;
+        let m = ReportedMessage {
+            suite,
+            nonce,
+            associated_data,
+            plaintext,
+            opening,
+            commitment,
+            context,
+            stamp,
+        };
+        m.check_lengths()?;
+        Ok(m)
+    }
+}
+
+/// An abuse report: the reported message, who reports it and why, and optionally earlier messages
+/// of the same conversation (oldest first is conventional, not required).
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ReportJson", into = "ReportJson")]
+pub struct Report {
+    /// The reported message.
+    pub message: ReportedMessage,
+    /// The reporting user's id (must be a recipient of `message`).
+    pub reporter: String,
+    /// Free-form reason or category code (at most [`MAX_REASON_LEN`] bytes).
+    pub reason: String,
+    /// Earlier messages of the same conversation, as context for the moderator (at most
+    /// [`MAX_EARLIER`]); each is verified like the reported message.
+    pub earlier: Vec<ReportedMessage>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportJson {
+    v: u8,
+    message: ReportedMessage,
+    reporter: String,
+    reason: String,
+    #[serde(default)]
+    earlier: Vec<ReportedMessage>,
+}
+
+impl TryFrom<ReportJson> for Report {
+    type Error = Error;
+    fn try_from(j: ReportJson) -> Result<Self, Error> {
+        if j.v != VERSION {
+            return Err(Error::UnsupportedVersion(j.v));
+        }
+        let r = Report {
+            message: j.message,
+            reporter: j.reporter,
+            reason: j.reason,
+            earlier: j.earlier,
+        };
+        r.check()?;
+        Ok(r)
+    }
+}
+
+impl From<Report> for ReportJson {
+    fn from(r: Report) -> Self {
+        ReportJson {
+            v: VERSION,
+            message: r.message,
+            reporter: r.reporter,
+            reason: r.reason,
+            earlier: r.earlier,
+        }
+    }
+}
+
+impl Report {
+    /// Check the structural limits (reporter id, reason length, number of earlier messages, sizes).
+    fn check(&self) -> Result<(), Error> {
+        if self.reporter.is_empty() || self.reporter.len() > MAX_ID_LEN {
+            return Err(Error::Malformed { what: "reporter" });
+        }
+        if self.reason.len() > MAX_REASON_LEN {
+            return Err(Error::Malformed { what: "reason" });
+        }
+        if self.earlier.len() > MAX_EARLIER {
+            return Err(Error::Malformed {
+                what: "too many earlier messages",
+            });
+        }
+        self.message.check_lengths()?;
+        self.earlier
+            .iter()
+            .try_for_each(ReportedMessage::check_lengths)
+    }
+
+    /// The canonical binary encoding (type 0x04): `01 04 ‖ [reported message object] ‖ [reporter] ‖
+    /// [reason] ‖ [list of earlier reported message objects]`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        self.check()?;
+        let message = self.message.to_bytes()?;
+        let earlier = self
+            .earlier
+            .iter()
+            .map(ReportedMessage::to_bytes)
+            .collect::<Result<Vec<_>, _>>()?;
+        wire::encode(ObjType::Report, |w| {
+            w.bytes(&message);
+            w.bytes(self.reporter.as_bytes());
+            w.bytes(self.reason.as_bytes());
+            w.list(earlier.iter().map(Vec::as_slice));
+        })
+    }
+
+    /// Decode the canonical binary encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::object(bytes, ObjType::Report)?;
+        let message = ReportedMessage::from_bytes(r.bytes("report message")?)?;
+        let reporter = r.string("reporter")?;
+        let reason = r.string("reason")?;
+        let list = r.bytes("report earlier messages")?;
+        r.finish()?;
+        let mut items = Reader::list(list);
+        let mut earlier = Vec::new();
+        while !items.is_empty() {
+            if earlier.len() >= MAX_EARLIER {
+                return Err(Error::Malformed {
+                    what: "too many earlier messages",
+                });
+            }
+            earlier.push(ReportedMessage::from_bytes(
+                items.bytes("report earlier message")?,
+            )?);
+        }
+        let report = Report {
+            message,
+            reporter,
+            reason,
+            earlier,
+        };
+        report.check()?;
+        Ok(report)
+    }
+}
+
+/// The report server's policy: how long after its timestamp a message may be reported, and how far
+/// in the future (clock skew) a timestamp may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReportPolicy {
+    /// A message is reportable while `now_ms <= timestamp_ms + window_ms`.
+    pub window_ms: u64,
+    /// A message is refused if `timestamp_ms > now_ms + max_clock_skew_ms`.
+    pub max_clock_skew_ms: u64,
+}
+
+impl Default for ReportPolicy {
+    /// 30 days window, 5 minutes clock skew.
+    fn default() -> Self {
+        Self {
+            window_ms: 30 * 24 * 3600 * 1000,
+            max_clock_skew_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+impl ReportPolicy {
+    /// [`Error::OutsideWindow`] unless `timestamp_ms` is reportable at `now_ms`.
+    pub fn check_time(&self, timestamp_ms: u64, now_ms: u64) -> Result<(), Error> {
+        let too_old = now_ms > timestamp_ms.saturating_add(self.window_ms);
+        let too_new = timestamp_ms > now_ms.saturating_add(self.max_clock_skew_ms);
+        if too_old || too_new {
+            Err(Error::OutsideWindow)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A report whose every check passed; only [`verify_report`] makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedReport {
+    report: Report,
+    key_id: KeyId,
+}
+
+impl VerifiedReport {
+    /// The verified report.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Unwrap into the verified report.
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// The key id whose stamp verified on the reported message.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    /// The verified plaintext the recipient was shown.
+    pub fn plaintext(&self) -> &[u8] {
+        &self.report.message.plaintext
+    }
+
+    /// The verified platform context.
+    pub fn context(&self) -> &Context {
+        &self.report.message.context
+    }
+
+    /// The commitment (with the stamp, the natural key for grouping reports of one message).
+    pub fn commitment(&self) -> &Commitment {
+        &self.report.message.commitment
+    }
+}
+
+/// Verify a report at time `now_ms`; on success every field of the result is authentic.
+///
+/// Checks, in order, for the reported message: structural limits ([`Error::Malformed`]); stamping
+/// key ([`Error::UnknownKeyId`], [`Error::KeyRetired`]); stamp HMAC/signature ([`Error::BadStamp`]);
+/// commitment recomputed from (K_f, N, A, M) ([`Error::CommitmentMismatch`]); reporter among the
+/// context's recipients ([`Error::ReporterNotRecipient`]); timestamp inside the window
+/// ([`Error::OutsideWindow`]). Then for each earlier message the same key/stamp/commitment/window
+/// checks, plus: same conversation and not newer than the reported message
+/// ([`Error::NotSameConversation`]) and the reporter took part in it
+/// ([`Error::ReporterNotRecipient`]). The first failure is returned; its [`Error::code`] is stable.
+pub fn verify_report(
+    report: Report,
+    ring: &KeyRing,
+    policy: &ReportPolicy,
+    now_ms: u64,
+) -> Result<VerifiedReport, Error> {
+    report.check()?;
+    let m = &report.message;
+    ring.verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms)?;
+    let a = body_associated_data(m.suite, &m.associated_data);
+    m.suite.verify_opening(
+        m.opening.expose_secret(),
+        &m.nonce,
+        &a,
+        &m.plaintext,
+        m.commitment.as_bytes(),
+    )?;
+    if !m.context.is_recipient(&report.reporter) {
+        return Err(Error::ReporterNotRecipient);
+    }
+    policy.check_time(m.context.timestamp_ms(), now_ms)?;
+    for e in &report.earlier {
+        e.verify(ring, policy, now_ms)?;
+        if !e.context.same_conversation(&m.context)
+            || e.context.timestamp_ms() > m.context.timestamp_ms()
+        {
+            return Err(Error::NotSameConversation);
+        }
+        if !e.context.is_participant(&report.reporter) {
+            return Err(Error::ReporterNotRecipient);
+        }
+    }
+    let key_id = m.stamp.key_id;
+    Ok(VerifiedReport { report, key_id })
+}
+
+/// Decode a binary report and verify it: [`Report::from_bytes`] then [`verify_report`].
+pub fn verify_report_bytes(
+    bytes: &[u8],
+    ring: &KeyRing,
+    policy: &ReportPolicy,
+    now_ms: u64,
+) -> Result<VerifiedReport, Error> {
+    verify_report(Report::from_bytes(bytes)?, ring, policy, now_ms)
+}

@@ -1,0 +1,395 @@
+//! Platform stamps: HMAC-SHA-256 (and optionally Ed25519) over (commitment, context), with a key
+//! ring that rotates stamping keys by key id.
+//!
+//! ```text
+//! stamp_input = STAMP_LABEL ‖ be32(key_id) ‖ version:u8 ‖ suite:u8 ‖ T[32] ‖ canonical(ctx)
+//! mac         = HMAC-SHA-256(K_p[key_id], stamp_input)
+//! signature   = Ed25519-Sign(sk[key_id], stamp_input)          (optional, for other networks)
+//! ```
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use hmac::{KeyInit, Mac};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::frank::VERSION;
+use crate::frank::context::Context;
+use crate::frank::envelope::Commitment;
+use crate::frank::suite::Suite;
+use crate::frank::wire::{self, ObjType, Reader, Sink};
+
+/// Domain-separation label that starts every stamp input (18 bytes).
+pub const STAMP_LABEL: &[u8; 18] = b"franking/v1 stamp\0";
+/// Length of the HMAC-SHA-256 stamp tag.
+pub const STAMP_MAC_LEN: usize = 32;
+/// Length of an Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// A stamping key's id (chosen by the platform; unique within a key ring).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct KeyId(pub u32);
+
+/// One stamping key: a 32-byte HMAC key and, optionally, an Ed25519 signing key.
+///
+/// Secret material is zeroized on drop and never printed by `Debug`.
+#[derive(Clone)]
+pub struct StampKey {
+    id: KeyId,
+    mac_key: Zeroizing<[u8; 32]>,
+    mac: HmacSha256,
+    signing: Option<SigningKey>,
+}
+
+impl core::fmt::Debug for StampKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StampKey")
+            .field("id", &self.id)
+            .field("signs", &self.signing.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn hmac_with(key: &[u8; 32]) -> HmacSha256 {
+    // HMAC zero-pads keys shorter than the 64-byte block (RFC 2104 §2): the same function.
+    let mut block = Zeroizing::new(aead::array::Array::<u8, aead::consts::U64>::default());
+    block[..32].copy_from_slice(key);
+    <HmacSha256 as KeyInit>::new(&block)
+}
+
+impl StampKey {
+    /// A key from stored secret bytes: the HMAC key and, if the key also signs, the Ed25519 seed.
+    pub fn from_bytes(id: KeyId, mac_key: [u8; 32], signing_seed: Option<[u8; 32]>) -> Self {
+        let mac_key = Zeroizing::new(mac_key);
+        let signing = signing_seed.map(|seed| {
+            let seed = Zeroizing::new(seed);
+            SigningKey::from_bytes(&seed)
+        });
+        Self {
+            id,
+            mac: hmac_with(&mac_key),
+            mac_key,
+            signing,
+        }
+    }
+
+    /// A fresh key from the operating system's CSPRNG; `with_signature` adds an Ed25519 key.
+    pub fn generate(id: KeyId, with_signature: bool) -> Result<Self, Error> {
+        let mut mac_key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *mac_key).map_err(|_| Error::Randomness)?;
+        let seed = if with_signature {
+            let mut s = Zeroizing::new([0u8; 32]);
+            getrandom::fill(&mut *s).map_err(|_| Error::Randomness)?;
+            Some(s)
+        } else {
+            None
+        };
+        Ok(Self::from_bytes(id, *mac_key, seed.map(|s| *s)))
+    }
+
+    /// The key id.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The HMAC key bytes, for storage. Secret.
+    pub fn expose_mac_key(&self) -> &[u8; 32] {
+        &self.mac_key
+    }
+
+    /// The Ed25519 seed, for storage, if this key signs. Secret.
+    pub fn expose_signing_seed(&self) -> Option<Zeroizing<[u8; 32]>> {
+        self.signing.as_ref().map(|s| Zeroizing::new(s.to_bytes()))
+    }
+
+    /// The Ed25519 public key other networks use to check this key's signatures, if it signs.
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.signing.as_ref().map(SigningKey::verifying_key)
+    }
+
+    fn mac_over(
+        &self,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+    ) -> Result<[u8; 32], Error> {
+        let mut mac = self.mac.clone();
+        write_stamp_prefix(&mut mac, self.id, suite, commitment);
+        ctx.encode_into(&mut mac)?;
+        Ok(mac.finalize().into_bytes().into())
+    }
+
+    /// Stamp a commitment in a context with this key (HMAC always, Ed25519 if the key signs).
+    pub fn stamp(
+        &self,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+    ) -> Result<Stamp, Error> {
+        let mac = self.mac_over(suite, commitment, ctx)?;
+        let signature = match &self.signing {
+            Some(sk) => Some(
+                sk.sign(&stamp_input(self.id, suite, commitment, ctx)?)
+                    .to_bytes(),
+            ),
+            None => None,
+        };
+        Ok(Stamp {
+            key_id: self.id,
+            mac,
+            signature,
+        })
+    }
+
+    /// Verify a stamp made with this key: the HMAC in constant time and, if present, the signature.
+    /// Any failure is [`Error::BadStamp`].
+    pub fn verify(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+    ) -> Result<(), Error> {
+        if stamp.key_id != self.id {
+            return Err(Error::BadStamp);
+        }
+        let expected = self.mac_over(suite, commitment, ctx)?;
+        if !bool::from(expected.ct_eq(&stamp.mac)) {
+            return Err(Error::BadStamp);
+        }
+        if stamp.signature.is_some() {
+            let vk = self.verifying_key().ok_or(Error::BadStamp)?;
+            stamp.verify_signature(&vk, suite, commitment, ctx)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_stamp_prefix<S: Sink>(sink: &mut S, id: KeyId, suite: Suite, commitment: &Commitment) {
+    sink.put(STAMP_LABEL);
+    sink.put(&id.0.to_be_bytes());
+    sink.put(&[VERSION, suite.id()]);
+    sink.put(commitment.as_bytes());
+}
+
+/// The exact bytes a stamp authenticates: `STAMP_LABEL ‖ be32(key_id) ‖ version ‖ suite ‖ T ‖
+/// canonical(ctx)`.
+pub fn stamp_input(
+    key_id: KeyId,
+    suite: Suite,
+    commitment: &Commitment,
+    ctx: &Context,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    write_stamp_prefix(&mut out, key_id, suite, commitment);
+    ctx.encode_into(&mut out)?;
+    Ok(out)
+}
+
+/// A platform stamp: the key id, the HMAC tag and an optional Ed25519 signature over
+/// [`stamp_input`].
+///
+/// HMAC-only stamps keep unreported messages deniable (only the platform can check them); a
+/// signature makes the stamp verifiable by anyone holding the network's public key, which gives up
+/// that deniability — enable it only for federation.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stamp {
+    /// Which stamping key made this stamp.
+    pub key_id: KeyId,
+    /// HMAC-SHA-256 over the stamp input.
+    #[serde(with = "wire::b64::array")]
+    pub mac: [u8; STAMP_MAC_LEN],
+    /// Ed25519 signature over the stamp input, if the key signs.
+    #[serde(
+        default,
+        with = "wire::b64::opt_array",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub signature: Option<[u8; SIGNATURE_LEN]>,
+}
+
+impl core::fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stamp")
+            .field("key_id", &self.key_id)
+            .field("mac", &wire::b64_encode(&self.mac))
+            .field("signed", &self.signature.is_some())
+            .finish()
+    }
+}
+
+impl Stamp {
+    /// Verify the Ed25519 signature with a network's public key (federation). A missing or invalid
+    /// signature is [`Error::BadStamp`]. Uses strict verification (no malleable signatures).
+    pub fn verify_signature(
+        &self,
+        verifying_key: &VerifyingKey,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+    ) -> Result<(), Error> {
+        let sig = self.signature.as_ref().ok_or(Error::BadStamp)?;
+        let sig = ed25519_dalek::Signature::from_bytes(sig);
+        let msg = stamp_input(self.key_id, suite, commitment, ctx)?;
+        verifying_key
+            .verify_strict(&msg, &sig)
+            .map_err(|_| Error::BadStamp)
+    }
+
+    /// The canonical binary encoding (type 0x03): `01 03 ‖ [key_id:4] ‖ [mac:32] ‖ [sig:0|64]`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        wire::encode(ObjType::Stamp, |w| {
+            w.u32(self.key_id.0);
+            w.bytes(&self.mac);
+            w.bytes(self.signature.as_ref().map_or(&[][..], |s| &s[..]));
+        })
+    }
+
+    /// Decode the canonical binary encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::object(bytes, ObjType::Stamp)?;
+        let key_id = KeyId(r.u32("stamp key id")?);
+        let mac = r.fixed("stamp mac")?;
+        let sig = r.bytes("stamp signature")?;
+        r.finish()?;
+        let signature = match sig.len() {
+            0 => None,
+            SIGNATURE_LEN => {
+                let mut s = [0u8; SIGNATURE_LEN];
+                s.copy_from_slice(sig);
+                Some(s)
+            }
+            _ => {
+                return Err(Error::Malformed {
+                    what: "stamp signature",
+                });
+            }
+        };
+        Ok(Stamp {
+            key_id,
+            mac,
+            signature,
+        })
+    }
+}
+
+/// A platform's stamping keys: one current key that makes new stamps, and retired keys that still
+/// verify for `grace_ms` after their retirement (set it to at least the reporting window, so every
+/// message stamped before a rotation stays reportable for its full window).
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    current: StampKey,
+    /// Retired keys with their retirement time (ms since the epoch).
+    retired: Vec<(StampKey, u64)>,
+    grace_ms: u64,
+}
+
+impl KeyRing {
+    /// A ring holding `current`, whose retired keys verify for `grace_ms` after retirement.
+    pub fn new(current: StampKey, grace_ms: u64) -> Self {
+        Self {
+            current,
+            retired: Vec::new(),
+            grace_ms,
+        }
+    }
+
+    /// How long a retired key still verifies, in milliseconds.
+    pub fn grace_ms(&self) -> u64 {
+        self.grace_ms
+    }
+
+    /// The key new stamps are made with.
+    pub fn current(&self) -> &StampKey {
+        &self.current
+    }
+
+    fn contains(&self, id: KeyId) -> bool {
+        self.current.id == id || self.retired.iter().any(|(k, _)| k.id == id)
+    }
+
+    /// Make `next` the current key; the previous current key is retired at `now_ms`.
+    /// Fails with [`Error::DuplicateKeyId`] if the ring already holds `next`'s id.
+    pub fn rotate(&mut self, next: StampKey, now_ms: u64) -> Result<(), Error> {
+        if self.contains(next.id) {
+            return Err(Error::DuplicateKeyId(next.id.0));
+        }
+        let old = core::mem::replace(&mut self.current, next);
+        self.retired.push((old, now_ms));
+        Ok(())
+    }
+
+    /// Add a key that was retired at `retired_at_ms` (e.g. when loading a ring from storage).
+    pub fn insert_retired(&mut self, key: StampKey, retired_at_ms: u64) -> Result<(), Error> {
+        if self.contains(key.id) {
+            return Err(Error::DuplicateKeyId(key.id.0));
+        }
+        self.retired.push((key, retired_at_ms));
+        Ok(())
+    }
+
+    /// Drop retired keys whose grace period ended before `now_ms` (their stamps then fail with
+    /// [`Error::UnknownKeyId`] instead of [`Error::KeyRetired`]).
+    pub fn prune(&mut self, now_ms: u64) {
+        let grace = self.grace_ms;
+        self.retired
+            .retain(|(_, r)| now_ms <= r.saturating_add(grace));
+    }
+
+    /// The key for `id` if it may verify at `now_ms`: [`Error::UnknownKeyId`] if absent,
+    /// [`Error::KeyRetired`] if retired more than the grace period before `now_ms`.
+    pub fn key_for(&self, id: KeyId, now_ms: u64) -> Result<&StampKey, Error> {
+        if self.current.id == id {
+            return Ok(&self.current);
+        }
+        let (key, retired_at) = self
+            .retired
+            .iter()
+            .find(|(k, _)| k.id == id)
+            .ok_or(Error::UnknownKeyId(id.0))?;
+        if now_ms > retired_at.saturating_add(self.grace_ms) {
+            Err(Error::KeyRetired(id.0))
+        } else {
+            Ok(key)
+        }
+    }
+
+    /// Public keys of every signing key in the ring (current and retired), for publishing to other
+    /// networks.
+    pub fn verifying_keys(&self) -> Vec<(KeyId, VerifyingKey)> {
+        core::iter::once(&self.current)
+            .chain(self.retired.iter().map(|(k, _)| k))
+            .filter_map(|k| k.verifying_key().map(|vk| (k.id, vk)))
+            .collect()
+    }
+
+    /// Stamp with the current key.
+    pub fn stamp(
+        &self,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+    ) -> Result<Stamp, Error> {
+        self.current.stamp(suite, commitment, ctx)
+    }
+
+    /// Verify a stamp at time `now_ms`: key lookup ([`Error::UnknownKeyId`], [`Error::KeyRetired`]),
+    /// then the HMAC (and signature if present) in constant time ([`Error::BadStamp`]).
+    pub fn verify(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.key_for(stamp.key_id, now_ms)?
+            .verify(stamp, suite, commitment, ctx)
+    }
+}

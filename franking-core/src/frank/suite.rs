@@ -1,0 +1,143 @@
+//! Franking suites: which compactly committing AEAD seals the body and wraps the franking key.
+
+use aead::{AeadInOut, KeyInit};
+
+use crate::Error;
+use crate::caead::{Aes256CtrBlake3, CompactCommitment, CtrHmacSha256};
+
+/// Length of a CAEAD key (franking key, session key) in bytes.
+pub const KEY_LEN: usize = 32;
+/// Length of a CAEAD nonce (body nonce N and wrap nonce N_w) in bytes.
+pub const NONCE_LEN: usize = 16;
+/// Length of the commitment T (the body's CAEAD tag) in bytes.
+pub const COMMITMENT_LEN: usize = 32;
+/// Length of the wrapped franking key W = C_w ‖ T_w (32-byte ciphertext, 32-byte tag).
+pub const WRAPPED_KEY_LEN: usize = KEY_LEN + 32;
+
+/// A franking suite: one CMT-4, compactly committing AEAD used for both the body and the key wrap.
+///
+/// Only compactly committing schemes may be franking suites; [`crate::caead::CtxAes256Gcm`] is
+/// deliberately absent. Unknown ids are refused with [`Error::UnsupportedSuite`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Suite {
+    /// Suite 1: [`CtrHmacSha256`] (AES-256-CTR + HMAC-SHA-256), the conservative SHA-2-only suite.
+    CtrHmacSha256 = 1,
+    /// Suite 2: [`Aes256CtrBlake3`] (AES-256-CTR + BLAKE3), the fast default suite.
+    #[default]
+    Aes256CtrBlake3 = 2,
+}
+
+impl Suite {
+    /// Every suite this library implements, in id order.
+    pub const ALL: [Suite; 2] = [Suite::CtrHmacSha256, Suite::Aes256CtrBlake3];
+
+    /// The suite's one-byte wire id.
+    pub const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// The suite for a wire id, or [`Error::UnsupportedSuite`].
+    pub fn from_id(id: u8) -> Result<Self, Error> {
+        match id {
+            1 => Ok(Suite::CtrHmacSha256),
+            2 => Ok(Suite::Aes256CtrBlake3),
+            other => Err(Error::UnsupportedSuite(other)),
+        }
+    }
+
+    /// The CAEAD's name as used in docs (`"CtrHmacSha256"`, `"Aes256CtrBlake3"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Suite::CtrHmacSha256 => "CtrHmacSha256",
+            Suite::Aes256CtrBlake3 => "Aes256CtrBlake3",
+        }
+    }
+
+    /// Encrypt `buffer` in place under (key, nonce, ad); return the 32-byte tag.
+    pub(crate) fn seal(
+        self,
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; NONCE_LEN],
+        ad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; 32], Error> {
+        let len = buffer.len();
+        let tag = match self {
+            Suite::CtrHmacSha256 => CtrHmacSha256::new(key.into()).encrypt_inout_detached(
+                nonce.into(),
+                ad,
+                buffer.into(),
+            ),
+            Suite::Aes256CtrBlake3 => Aes256CtrBlake3::new(key.into()).encrypt_inout_detached(
+                nonce.into(),
+                ad,
+                buffer.into(),
+            ),
+        }
+        .map_err(|_| Error::MessageTooLong {
+            len: len as u64,
+            max: crate::frank::MAX_PLAINTEXT_LEN as u64,
+        })?;
+        Ok(tag.into())
+    }
+
+    /// Verify `tag` and decrypt `buffer` in place; on failure nothing is decrypted.
+    pub(crate) fn open(
+        self,
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; NONCE_LEN],
+        ad: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; 32],
+    ) -> Result<(), Error> {
+        match self {
+            Suite::CtrHmacSha256 => CtrHmacSha256::new(key.into()).decrypt_inout_detached(
+                nonce.into(),
+                ad,
+                buffer.into(),
+                tag.into(),
+            ),
+            Suite::Aes256CtrBlake3 => Aes256CtrBlake3::new(key.into()).decrypt_inout_detached(
+                nonce.into(),
+                ad,
+                buffer.into(),
+                tag.into(),
+            ),
+        }
+        .map_err(|_| Error::AuthenticationFailed)
+    }
+
+    /// Check in constant time that `commitment` is the tag of `plaintext` under (key, nonce, ad).
+    pub(crate) fn verify_opening(
+        self,
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; NONCE_LEN],
+        ad: &[u8],
+        plaintext: &[u8],
+        commitment: &[u8; COMMITMENT_LEN],
+    ) -> Result<(), Error> {
+        let r = match self {
+            Suite::CtrHmacSha256 => {
+                CtrHmacSha256::verify_opening(key.into(), nonce.into(), ad, plaintext, commitment)
+            }
+            Suite::Aes256CtrBlake3 => {
+                Aes256CtrBlake3::verify_opening(key.into(), nonce.into(), ad, plaintext, commitment)
+            }
+        };
+        r.map_err(|_| Error::CommitmentMismatch)
+    }
+}
+
+impl serde::Serialize for Suite {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.id())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Suite {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = u8::deserialize(d)?;
+        Suite::from_id(id).map_err(serde::de::Error::custom)
+    }
+}
