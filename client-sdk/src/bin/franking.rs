@@ -1,0 +1,2 @@
+//! The `franking` CLI (placeholder while the protocol layer lands).
+fn main() {}
