@@ -1,0 +1,211 @@
+//! Property tests of the franking wire format: decoding never panics, encodings round-trip, and the
+//! encoding is canonical (whatever decodes re-encodes to exactly the same bytes).
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use franking_core::frank::{
+    Commitment, Context, Envelope, KeyId, KeyRing, Opening, Report, ReportPolicy, ReportedMessage,
+    Stamp, StampKey, Suite, verify_report_bytes,
+};
+use proptest::prelude::*;
+
+fn id() -> impl Strategy<Value = String> {
+    "[a-z0-9é@.:_-]{1,12}"
+}
+
+fn suite() -> impl Strategy<Value = Suite> {
+    prop_oneof![Just(Suite::CtrHmacSha256), Just(Suite::Aes256CtrBlake3)]
+}
+
+fn context() -> impl Strategy<Value = Context> {
+    (
+        id(),
+        id(),
+        proptest::option::of(id()),
+        proptest::collection::vec(id(), 1..5),
+        any::<u64>(),
+        id(),
+    )
+        .prop_filter_map("sender only recipient", |(n, s, room, rs, ts, m)| {
+            Context::new(n, s, room, rs, ts, m).ok()
+        })
+}
+
+fn stamp() -> impl Strategy<Value = Stamp> {
+    (
+        any::<u32>(),
+        any::<[u8; 32]>(),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 64)),
+    )
+        .prop_map(|(k, mac, sig)| Stamp {
+            key_id: KeyId(k),
+            mac,
+            signature: sig.map(|s| s.try_into().unwrap()),
+        })
+}
+
+fn envelope() -> impl Strategy<Value = Envelope> {
+    (
+        suite(),
+        any::<[u8; 16]>(),
+        proptest::collection::vec(any::<u8>(), 0..200),
+        any::<[u8; 32]>(),
+        any::<[u8; 16]>(),
+        proptest::collection::vec(any::<u8>(), 64),
+    )
+        .prop_map(|(suite, nonce, ciphertext, t, wrap_nonce, w)| Envelope {
+            suite,
+            nonce,
+            ciphertext,
+            commitment: Commitment(t),
+            wrap_nonce,
+            wrapped_key: w.try_into().unwrap(),
+        })
+}
+
+fn reported() -> impl Strategy<Value = ReportedMessage> {
+    (
+        suite(),
+        any::<[u8; 16]>(),
+        proptest::collection::vec(any::<u8>(), 0..40),
+        proptest::collection::vec(any::<u8>(), 0..100),
+        any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
+        context(),
+        stamp(),
+    )
+        .prop_map(
+            |(suite, nonce, ad, pt, k, t, context, stamp)| ReportedMessage {
+                suite,
+                nonce,
+                associated_data: ad,
+                plaintext: pt,
+                opening: Opening::from_bytes(k),
+                commitment: Commitment(t),
+                context,
+                stamp,
+            },
+        )
+}
+
+fn report() -> impl Strategy<Value = Report> {
+    (
+        reported(),
+        id(),
+        ".{0,20}",
+        proptest::collection::vec(reported(), 0..3),
+    )
+        .prop_map(|(message, reporter, reason, earlier)| Report {
+            message,
+            reporter,
+            reason,
+            earlier,
+        })
+}
+
+/// Decode with every decoder; whenever one succeeds, its re-encoding must equal the input.
+fn decode_all_canonical(bytes: &[u8]) {
+    if let Ok(x) = Envelope::from_bytes(bytes) {
+        assert_eq!(x.to_bytes().unwrap(), bytes);
+    }
+    if let Ok(x) = Context::from_bytes(bytes) {
+        assert_eq!(x.to_bytes().unwrap(), bytes);
+    }
+    if let Ok(x) = Stamp::from_bytes(bytes) {
+        assert_eq!(x.to_bytes().unwrap(), bytes);
+    }
+    if let Ok(x) = ReportedMessage::from_bytes(bytes) {
+        assert_eq!(x.to_bytes().unwrap(), bytes);
+    }
+    if let Ok(x) = Report::from_bytes(bytes) {
+        assert_eq!(x.to_bytes().unwrap(), bytes);
+    }
+    let ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [1; 32], None), 1000);
+    let _ = verify_report_bytes(bytes, &ring, &ReportPolicy::default(), 0);
+}
+
+/// Arbitrary text fed to every JSON decoder must never panic.
+fn decode_all_json(s: &str) {
+    let _ = serde_json::from_str::<Envelope>(s);
+    let _ = serde_json::from_str::<Context>(s);
+    let _ = serde_json::from_str::<Stamp>(s);
+    let _ = serde_json::from_str::<ReportedMessage>(s);
+    let _ = serde_json::from_str::<Report>(s);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        decode_all_canonical(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_with_valid_header_never_panic(
+        ty in 1u8..=5,
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut bytes = vec![1, ty];
+        bytes.extend(body);
+        decode_all_canonical(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(s in ".{0,200}") {
+        decode_all_json(&s);
+    }
+
+    #[test]
+    fn envelope_round_trips(e in envelope()) {
+        let b = e.to_bytes().unwrap();
+        prop_assert_eq!(&Envelope::from_bytes(&b).unwrap(), &e);
+        let j = serde_json::to_string(&e).unwrap();
+        prop_assert_eq!(&serde_json::from_str::<Envelope>(&j).unwrap(), &e);
+    }
+
+    #[test]
+    fn context_and_stamp_round_trip(c in context(), s in stamp()) {
+        prop_assert_eq!(&Context::from_bytes(&c.to_bytes().unwrap()).unwrap(), &c);
+        prop_assert_eq!(&serde_json::from_str::<Context>(&serde_json::to_string(&c).unwrap()).unwrap(), &c);
+        prop_assert_eq!(&Stamp::from_bytes(&s.to_bytes().unwrap()).unwrap(), &s);
+        prop_assert_eq!(&serde_json::from_str::<Stamp>(&serde_json::to_string(&s).unwrap()).unwrap(), &s);
+    }
+
+    #[test]
+    fn report_round_trips(r in report()) {
+        let b = r.to_bytes().unwrap();
+        prop_assert_eq!(&Report::from_bytes(&b).unwrap(), &r);
+        let j = serde_json::to_string(&r).unwrap();
+        prop_assert_eq!(&serde_json::from_str::<Report>(&j).unwrap(), &r);
+    }
+
+    /// Mutations of valid encodings (bit flips, truncation, insertion) never panic, and whatever
+    /// still decodes is canonical.
+    #[test]
+    fn mutated_encodings_never_panic(
+        r in report(),
+        e in envelope(),
+        pos in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+        cut in any::<prop::sample::Index>(),
+        ins in any::<u8>(),
+    ) {
+        for b in [r.to_bytes().unwrap(), e.to_bytes().unwrap()] {
+            let mut flipped = b.clone();
+            let i = pos.index(flipped.len());
+            flipped[i] ^= 1 << bit;
+            decode_all_canonical(&flipped);
+            decode_all_canonical(&b[..cut.index(b.len())]);
+            let mut inserted = b.clone();
+            inserted.insert(pos.index(b.len() + 1), ins);
+            decode_all_canonical(&inserted);
+        }
+        let j = serde_json::to_string(&r).unwrap();
+        let mut jb = j.into_bytes();
+        let i = pos.index(jb.len());
+        jb[i] ^= 1 << bit;
+        if let Ok(s) = std::str::from_utf8(&jb) {
+            decode_all_json(s);
+        }
+    }
+}
