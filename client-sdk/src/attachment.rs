@@ -123,7 +123,7 @@ pub struct AttachmentRef {
     pub media_type: String,
 }
 
-/// JSON form of [`AttachmentRef`]: base64 for the key and commitment.
+/// JSON form of [`AttachmentRef`]: base64url (no padding) for the key and commitment.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AttachmentRefJson {

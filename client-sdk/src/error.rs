@@ -81,6 +81,14 @@ pub enum Error {
     #[error("attachment too large")]
     AttachmentTooLarge,
 
+    /// The delivered context does not name this client's user as a recipient.
+    #[error("the message is not addressed to this recipient")]
+    NotForMe,
+
+    /// The delivered context names a different sender than the one the E2E layer authenticated.
+    #[error("the context's sender is not the authenticated peer")]
+    UnexpectedSender,
+
     /// The opened message refers to an attachment that was not supplied, or vice versa.
     #[error("attachment {index} is missing")]
     AttachmentMissing {

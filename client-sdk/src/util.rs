@@ -30,16 +30,16 @@ pub(crate) fn read_full<R: Read + ?Sized>(
     Ok(filled)
 }
 
-/// Standard base64 with padding, as used by every JSON form in this crate.
+/// base64url without padding, as used by every JSON form in this crate and in `franking-core`.
 pub(crate) fn b64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Decode standard base64 (with padding); `what` names the field in the error.
+/// Decode base64url without padding; `what` names the field in the error.
 pub(crate) fn b64_decode(what: &'static str, text: &str) -> Result<Vec<u8>, Error> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim())
         .map_err(|e| Error::Malformed {
             what,
@@ -47,7 +47,7 @@ pub(crate) fn b64_decode(what: &'static str, text: &str) -> Result<Vec<u8>, Erro
         })
 }
 
-/// Decode base64 into exactly `N` bytes.
+/// Decode base64url into exactly `N` bytes.
 pub(crate) fn b64_decode_array<const N: usize>(
     what: &'static str,
     text: &str,
