@@ -390,11 +390,13 @@ fn unknown_key_id() {
     assert_eq!(code(verify(r, &ring, NOW)), "bad_stamp");
 }
 
+type Decode = fn(&[u8]) -> Result<(), Error>;
+
 #[test]
 fn truncated_and_trailing_bytes_are_malformed() {
     let (_, _, d) = setup(Suite::Aes256CtrBlake3);
     let report = report_of(&d, "bob");
-    let encodings: Vec<(Vec<u8>, fn(&[u8]) -> Result<(), Error>)> = vec![
+    let encodings: Vec<(Vec<u8>, Decode)> = vec![
         (report.to_bytes().unwrap(), |b| {
             Report::from_bytes(b).map(|_| ())
         }),
