@@ -1,10 +1,12 @@
 //! The franked envelope: seal (sender) and open (recipient), and the key and commitment types.
 
+use std::sync::OnceLock;
+
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::frank::suite::{COMMITMENT_LEN, KEY_LEN, NONCE_LEN, Suite, WRAPPED_KEY_LEN};
+use crate::frank::suite::{COMMITMENT_LEN, Cipher, KEY_LEN, NONCE_LEN, Suite, WRAPPED_KEY_LEN};
 use crate::frank::wire::{self, ObjType, Reader};
 use crate::frank::{MAX_AD_LEN, MAX_PLAINTEXT_LEN, VERSION};
 
@@ -61,11 +63,62 @@ macro_rules! secret_key_type {
     };
 }
 
-secret_key_type!(
-    /// The end-to-end session key shared by sender and recipient; it wraps each message's franking
-    /// key. Where it comes from (a ratchet, a group key schedule) is the E2E layer's business.
-    SessionKey
-);
+/// The end-to-end session key shared by sender and recipient; it wraps each message's franking key.
+/// Where it comes from (a ratchet, a group key schedule) is the E2E layer's business.
+///
+/// The suite's key schedule is derived on first use and cached, so reusing one `SessionKey` value
+/// for many messages saves the per-key derivation. Zeroized on drop, redacted in `Debug`.
+#[derive(Clone)]
+pub struct SessionKey {
+    key: Zeroizing<[u8; KEY_LEN]>,
+    ciphers: [OnceLock<Cipher>; 2],
+}
+
+impl SessionKey {
+    /// Wrap 32 key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self {
+            key: Zeroizing::new(bytes),
+            ciphers: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// A fresh key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, Error> {
+        Ok(Self::from_bytes(*random::<KEY_LEN>()?))
+    }
+
+    /// The key bytes. Handle with care: this is secret material.
+    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        &self.key
+    }
+
+    /// The cached CAEAD for `suite` under this key.
+    fn cipher(&self, suite: Suite) -> &Cipher {
+        let slot = match suite {
+            Suite::CtrHmacSha256 => &self.ciphers[0],
+            Suite::Aes256CtrBlake3 => &self.ciphers[1],
+        };
+        slot.get_or_init(|| suite.cipher(&self.key))
+    }
+}
+
+impl core::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SessionKey(<redacted>)")
+    }
+}
+
+impl PartialEq for SessionKey {
+    /// Constant-time comparison of the key bytes.
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.key.ct_eq(&*other.key))
+    }
+}
+
+impl Eq for SessionKey {}
+
+impl zeroize::ZeroizeOnDrop for SessionKey {}
 
 secret_key_type!(
     /// The per-message franking key K_f: the *opening* of the commitment. The recipient reveals it
@@ -233,10 +286,18 @@ pub struct SealRandomness {
 impl SealRandomness {
     /// Fresh values from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, Error> {
+        // One system call for all 64 bytes.
+        let r = random::<{ KEY_LEN + 2 * NONCE_LEN }>()?;
+        let mut k = [0u8; KEY_LEN];
+        let mut nonce = [0u8; NONCE_LEN];
+        let mut wrap_nonce = [0u8; NONCE_LEN];
+        k.copy_from_slice(&r[..KEY_LEN]);
+        nonce.copy_from_slice(&r[KEY_LEN..KEY_LEN + NONCE_LEN]);
+        wrap_nonce.copy_from_slice(&r[KEY_LEN + NONCE_LEN..]);
         Ok(Self {
-            franking_key: Opening::generate()?,
-            nonce: *random::<NONCE_LEN>()?,
-            wrap_nonce: *random::<NONCE_LEN>()?,
+            franking_key: Opening::from_bytes(k),
+            nonce,
+            wrap_nonce,
         })
     }
 }
@@ -307,8 +368,7 @@ pub fn seal_with(
     let a_w = wrap_associated_data(suite, &commitment);
     let mut wrapped_key = [0u8; WRAPPED_KEY_LEN];
     wrapped_key[..KEY_LEN].copy_from_slice(randomness.franking_key.expose_secret());
-    let tag_w = suite.seal(
-        session_key.expose_secret(),
+    let tag_w = session_key.cipher(suite).seal(
         &randomness.wrap_nonce,
         &a_w,
         &mut wrapped_key[..KEY_LEN],
@@ -338,13 +398,9 @@ pub fn open(
     k_f.copy_from_slice(&envelope.wrapped_key[..KEY_LEN]);
     let mut tag_w = [0u8; 32];
     tag_w.copy_from_slice(&envelope.wrapped_key[KEY_LEN..]);
-    suite.open(
-        session_key.expose_secret(),
-        &envelope.wrap_nonce,
-        &a_w,
-        &mut *k_f,
-        &tag_w,
-    )?;
+    session_key
+        .cipher(suite)
+        .open(&envelope.wrap_nonce, &a_w, &mut *k_f, &tag_w)?;
     let a = body_associated_data(suite, body_ad);
     let mut plaintext = envelope.ciphertext.clone();
     suite.open(

@@ -54,6 +54,14 @@ impl Suite {
         }
     }
 
+    /// The suite's CAEAD keyed with `key` (derives the per-key subkeys once).
+    pub(crate) fn cipher(self, key: &[u8; KEY_LEN]) -> Cipher {
+        match self {
+            Suite::CtrHmacSha256 => Cipher::CtrHmacSha256(CtrHmacSha256::new(key.into())),
+            Suite::Aes256CtrBlake3 => Cipher::Aes256CtrBlake3(Aes256CtrBlake3::new(key.into())),
+        }
+    }
+
     /// Encrypt `buffer` in place under (key, nonce, ad); return the 32-byte tag.
     pub(crate) fn seal(
         self,
@@ -62,24 +70,7 @@ impl Suite {
         ad: &[u8],
         buffer: &mut [u8],
     ) -> Result<[u8; 32], Error> {
-        let len = buffer.len();
-        let tag = match self {
-            Suite::CtrHmacSha256 => CtrHmacSha256::new(key.into()).encrypt_inout_detached(
-                nonce.into(),
-                ad,
-                buffer.into(),
-            ),
-            Suite::Aes256CtrBlake3 => Aes256CtrBlake3::new(key.into()).encrypt_inout_detached(
-                nonce.into(),
-                ad,
-                buffer.into(),
-            ),
-        }
-        .map_err(|_| Error::MessageTooLong {
-            len: len as u64,
-            max: crate::frank::MAX_PLAINTEXT_LEN as u64,
-        })?;
-        Ok(tag.into())
+        self.cipher(key).seal(nonce, ad, buffer)
     }
 
     /// Verify `tag` and decrypt `buffer` in place; on failure nothing is decrypted.
@@ -91,21 +82,7 @@ impl Suite {
         buffer: &mut [u8],
         tag: &[u8; 32],
     ) -> Result<(), Error> {
-        match self {
-            Suite::CtrHmacSha256 => CtrHmacSha256::new(key.into()).decrypt_inout_detached(
-                nonce.into(),
-                ad,
-                buffer.into(),
-                tag.into(),
-            ),
-            Suite::Aes256CtrBlake3 => Aes256CtrBlake3::new(key.into()).decrypt_inout_detached(
-                nonce.into(),
-                ad,
-                buffer.into(),
-                tag.into(),
-            ),
-        }
-        .map_err(|_| Error::AuthenticationFailed)
+        self.cipher(key).open(nonce, ad, buffer, tag)
     }
 
     /// Check in constant time that `commitment` is the tag of `plaintext` under (key, nonce, ad).
@@ -126,6 +103,53 @@ impl Suite {
             }
         };
         r.map_err(|_| Error::CommitmentMismatch)
+    }
+}
+
+/// A suite's CAEAD with its key schedule, reusable across messages under one key.
+#[derive(Clone)]
+pub(crate) enum Cipher {
+    CtrHmacSha256(CtrHmacSha256),
+    Aes256CtrBlake3(Aes256CtrBlake3),
+}
+
+impl Cipher {
+    /// Encrypt `buffer` in place; return the 32-byte tag.
+    pub(crate) fn seal(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        ad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; 32], Error> {
+        let len = buffer.len();
+        let tag = match self {
+            Cipher::CtrHmacSha256(c) => c.encrypt_inout_detached(nonce.into(), ad, buffer.into()),
+            Cipher::Aes256CtrBlake3(c) => c.encrypt_inout_detached(nonce.into(), ad, buffer.into()),
+        }
+        .map_err(|_| Error::MessageTooLong {
+            len: len as u64,
+            max: crate::frank::MAX_PLAINTEXT_LEN as u64,
+        })?;
+        Ok(tag.into())
+    }
+
+    /// Verify `tag` and decrypt `buffer` in place; on failure nothing is decrypted.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        ad: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; 32],
+    ) -> Result<(), Error> {
+        match self {
+            Cipher::CtrHmacSha256(c) => {
+                c.decrypt_inout_detached(nonce.into(), ad, buffer.into(), tag.into())
+            }
+            Cipher::Aes256CtrBlake3(c) => {
+                c.decrypt_inout_detached(nonce.into(), ad, buffer.into(), tag.into())
+            }
+        }
+        .map_err(|_| Error::AuthenticationFailed)
     }
 }
 
