@@ -4,8 +4,8 @@
 Written from the specifications in the module docs of franking-core/src/caead/ (mod.rs, nonce_ctr.rs,
 ctr_hmac.rs, ctr_blake3.rs, ctx_gcm.rs) -- not by translating the Rust code. Primitives come from
 `cryptography` (OpenSSL: AES-256 in ECB mode for single blocks, HMAC-SHA-256, SHA-256, AES-256-GCM)
-and `blake3` (the reference BLAKE3 bindings). The nonce-based CTR mode (IV = AES-256(K_iv, N), GCM's
-inc32 on the low 32 bits of the IV, starting at i = 0) is implemented here block by block.
+and `blake3` (the reference BLAKE3 bindings). The CTR mode (counter blocks N || be32(i), i = 0, 1, ...,
+as GCM lays them out) is implemented here block by block over AES-256-ECB.
 
 Usage (from the repository root):
 
@@ -59,12 +59,6 @@ def aes256_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     return enc.update(data) + enc.finalize()
 
 
-def aes256_ecb_decrypt(key: bytes, data: bytes) -> bytes:
-    assert len(key) == 32 and len(data) % 16 == 0
-    dec = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
-    return dec.update(data) + dec.finalize()
-
-
 def hmac_sha256(key: bytes, msg: bytes) -> bytes:
     return hmac.new(key, msg, hashlib.sha256).digest()
 
@@ -79,23 +73,20 @@ def xor(a: bytes, b: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------------
-# Nonce-based AES-256-CTR (nonce_ctr.rs):
-#   IV   = AES-256(K_iv, N)                                       (16-byte N)
-#   CB_i = IV[0..12] || be32((be32^-1(IV[12..16]) + i) mod 2^32)   i = 0, 1, ...
+# AES-256-CTR with 96-bit nonces (nonce_ctr.rs):
+#   CB_i = N || be32(i)                                            (12-byte N, i = 0, 1, ...)
 #   C    = M xor (AES-256(K_enc, CB_0) || AES-256(K_enc, CB_1) || ...)
 # --------------------------------------------------------------------------------------------------
 
 
-def counter_blocks(iv: bytes, nblocks: int) -> bytes:
-    prefix, c0 = iv[:12], int.from_bytes(iv[12:], "big")
-    return b"".join(prefix + ((c0 + i) % 2**32).to_bytes(4, "big") for i in range(nblocks))
+def counter_blocks(nonce: bytes, nblocks: int) -> bytes:
+    assert len(nonce) == 12 and nblocks < 2**32
+    return b"".join(nonce + i.to_bytes(4, "big") for i in range(nblocks))
 
 
-def nonce_ctr(k_enc: bytes, k_iv: bytes, nonce: bytes, msg: bytes) -> bytes:
-    assert len(nonce) == 16
-    iv = aes256_ecb_encrypt(k_iv, nonce)
+def nonce_ctr(k_enc: bytes, nonce: bytes, msg: bytes) -> bytes:
     nblocks = (len(msg) + 15) // 16
-    keystream = aes256_ecb_encrypt(k_enc, counter_blocks(iv, nblocks))[: len(msg)]
+    keystream = aes256_ecb_encrypt(k_enc, counter_blocks(nonce, nblocks))[: len(msg)]
     return xor(msg, keystream)
 
 
@@ -106,25 +97,18 @@ def nonce_ctr(k_enc: bytes, k_iv: bytes, nonce: bytes, msg: bytes) -> bytes:
 
 class CtrHmacSha256:
     name = "CtrHmacSha256"
-    nonce_len = 16
+    nonce_len = 12
     TAG_LABEL = b"franking/v1 ctr-hmac-sha256 tag\0"
 
     def __init__(self, key: bytes):
         assert len(key) == 32 and len(self.TAG_LABEL) == 32
         self.k_enc = hmac_sha256(key, b"franking/v1 ctr-hmac-sha256 enc")
-        self.k_iv = hmac_sha256(key, b"franking/v1 ctr-hmac-sha256 iv")
         self.k_mac = hmac_sha256(key, b"franking/v1 ctr-hmac-sha256 mac")
 
     def encrypt(self, nonce: bytes, ad: bytes, msg: bytes) -> tuple[bytes, bytes]:
-        c = nonce_ctr(self.k_enc, self.k_iv, nonce, msg)
+        c = nonce_ctr(self.k_enc, nonce, msg)
         t = hmac_sha256(self.k_mac, self.TAG_LABEL + nonce + ad + c + le64(len(ad)) + le64(len(c)))
         return c, t
-
-    def iv(self, nonce: bytes) -> bytes:
-        return aes256_ecb_encrypt(self.k_iv, nonce)
-
-    def nonce_for_iv(self, iv: bytes) -> bytes:
-        return aes256_ecb_decrypt(self.k_iv, iv)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,24 +118,18 @@ class CtrHmacSha256:
 
 class Aes256CtrBlake3:
     name = "Aes256CtrBlake3"
-    nonce_len = 16
+    nonce_len = 12
     LABEL_KDF = b"franking/v1 aes256ctr-blake3 kdf\0"
 
     def __init__(self, key: bytes):
         assert len(key) == 32 and len(self.LABEL_KDF) == 33
-        okm = blake3.blake3(self.LABEL_KDF + key).digest(length=96)
-        self.k_mac, self.k_enc, self.k_iv = okm[:32], okm[32:64], okm[64:96]
+        okm = blake3.blake3(self.LABEL_KDF + key).digest(length=64)
+        self.k_mac, self.k_enc = okm[:32], okm[32:64]
 
     def encrypt(self, nonce: bytes, ad: bytes, msg: bytes) -> tuple[bytes, bytes]:
-        c = nonce_ctr(self.k_enc, self.k_iv, nonce, msg)
+        c = nonce_ctr(self.k_enc, nonce, msg)
         t = blake3.blake3(c + ad + nonce + self.k_mac + le64(len(ad)) + le64(len(c))).digest()
         return c, t
-
-    def iv(self, nonce: bytes) -> bytes:
-        return aes256_ecb_encrypt(self.k_iv, nonce)
-
-    def nonce_for_iv(self, iv: bytes) -> bytes:
-        return aes256_ecb_decrypt(self.k_iv, iv)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,18 +221,12 @@ def make(scheme_cls) -> dict:
             drbg(f"{sid}/random/{i}/key", 32), drbg(f"{sid}/random/{i}/nonce", n_len),
             drbg(f"{sid}/random/{i}/ad", alen), drbg(f"{sid}/random/{i}/msg", mlen))
 
-    # inc32 wrap-around: choose N = AES-256^-1(K_iv, IV) so the 32-bit counter wraps mid-message.
-    # A 128-bit increment (or a carry into IV[0..12]) would give a different ciphertext.
-    if hasattr(scheme_cls, "nonce_for_iv"):
-        for low32, size in [(0xFFFFFFFF, 17), (0xFFFFFFFE, 64), (0xFFFFFFF0, KIB + 1)]:
-            key = drbg(f"{sid}/wrap/{low32:08x}/key", 32)
-            s = scheme_cls(key)
-            iv = drbg(f"{sid}/wrap/{low32:08x}/ivprefix", 12) + low32.to_bytes(4, "big")
-            nonce = s.nonce_for_iv(iv)
-            assert s.iv(nonce) == iv
-            add(f"inc32 wrap: IV low 32 bits = 0x{low32:08x}, {size}-byte message (counter wraps "
-                f"to 0 without carrying into IV[0..12])", key, nonce, drbg(f"{sid}/wrap/ad", 5),
-                drbg(f"{sid}/wrap/{low32:08x}/msg", size))
+    # Extreme nonces: all-ones and all-zero nonce bytes with multi-block messages (the 32-bit
+    # counter starts at 0 after the nonce, whatever its value).
+    for fill, size in [(0xFF, 17), (0xFF, 64), (0x00, KIB + 1)]:
+        add(f"nonce all-{fill:02x}, {size}-byte message", drbg(f"{sid}/extreme/{fill}/{size}/key", 32),
+            bytes([fill]) * n_len, drbg(f"{sid}/extreme/ad", 5),
+            drbg(f"{sid}/extreme/{fill}/{size}/msg", size))
 
     # Invalid vectors: a valid (K, N, A, M, C, T) with one thing changed.
     key = drbg(f"{sid}/invalid/key", 32)
@@ -302,8 +274,8 @@ def self_test() -> None:
     # BLAKE3 reference vector for the empty input.
     assert blake3.blake3(b"").hexdigest() == \
         "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
-    # inc32 wraps within 32 bits.
-    assert counter_blocks(bytes(12) + b"\xff\xff\xff\xff", 2)[16:] == bytes(16)
+    # Counter blocks are N || be32(i) from i = 0.
+    assert counter_blocks(b"\xff" * 12, 2) == b"\xff" * 12 + bytes(4) + b"\xff" * 12 + b"\x00\x00\x00\x01"
     # NIST GCM test case 13 (AES-256, zero key, zero IV, empty plaintext).
     assert AESGCM(bytes(32)).encrypt(bytes(12), b"", b"").hex() == "530f8afbc74536b9a963b4f1c4cb738b"
 

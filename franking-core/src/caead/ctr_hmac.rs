@@ -11,9 +11,8 @@
 //!
 //! ```text
 //! K_enc = HMAC-SHA-256(K, "franking/v1 ctr-hmac-sha256 enc")          (once per key)
-//! K_iv  = HMAC-SHA-256(K, "franking/v1 ctr-hmac-sha256 iv")           (once per key)
 //! K_mac = HMAC-SHA-256(K, "franking/v1 ctr-hmac-sha256 mac")          (once per key)
-//! C     = M ⊕ AES-256-CTR(K_enc, IV = AES-256(K_iv, N))     16-byte N, see `nonce_ctr`
+//! C     = M ⊕ AES-256-CTR(K_enc, N ‖ be32(i))        12-byte N, GCM's counter blocks, see `nonce_ctr`
 //! T     = HMAC-SHA-256(K_mac, LABEL ‖ N ‖ A ‖ C ‖ le64(|A|) ‖ le64(|C|))   (32 bytes, untruncated)
 //! LABEL = "franking/v1 ctr-hmac-sha256 tag\0" (32 bytes)
 //! ```
@@ -34,7 +33,6 @@ use super::nonce_ctr::{NONCE_LEN, NonceCtr, P_MAX};
 use super::{CommitmentLevel, CommittingAead, CompactCommitment};
 
 const ENC_LABEL: &[u8] = b"franking/v1 ctr-hmac-sha256 enc";
-const IV_LABEL: &[u8] = b"franking/v1 ctr-hmac-sha256 iv";
 const MAC_LABEL: &[u8] = b"franking/v1 ctr-hmac-sha256 mac";
 const TAG_LABEL: &[u8; 32] = b"franking/v1 ctr-hmac-sha256 tag\0";
 
@@ -42,7 +40,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// AES-256-CTR + HMAC-SHA-256 encrypt-then-MAC with keys derived from one 256-bit key.
 ///
-/// 16-byte nonces (random or counter; see `docs/committing-aead.md` for the bound), 32-byte tags,
+/// 12-byte nonces (counters, or random for up to 2^32 messages per key), 32-byte tags,
 /// plaintexts up to 64 GiB. CMT-4 and
 /// compactly committing: the tag is a commitment to (K, N, A, M).
 #[derive(Clone)]
@@ -76,10 +74,9 @@ impl aead::KeySizeUser for CtrHmacSha256 {
 impl KeyInit for CtrHmacSha256 {
     fn new(key: &aead::Key<Self>) -> Self {
         let k_enc = hmac_sha256(&key.0, ENC_LABEL);
-        let k_iv = hmac_sha256(&key.0, IV_LABEL);
         let k_mac = hmac_sha256(&key.0, MAC_LABEL);
         Self {
-            ctr: NonceCtr::new(&k_enc, &k_iv),
+            ctr: NonceCtr::new(&k_enc),
             mac: MacKey(hmac_with(&k_mac)),
         }
     }
@@ -102,14 +99,14 @@ impl TagHasher for MacKey {
 
     fn finish(
         &self,
-        mut state: HmacSha256,
+        state: &mut HmacSha256,
         _: &[u8; NONCE_LEN],
         ad: &[u8],
         ct_len: u64,
     ) -> [u8; 32] {
         state.update(&(ad.len() as u64).to_le_bytes());
         state.update(&ct_len.to_le_bytes());
-        state.finalize().into_bytes().into()
+        state.clone().finalize().into_bytes().into()
     }
 }
 

@@ -6,8 +6,8 @@
 //!
 //! | type | nonce | level | compact | use it for |
 //! |---|---|---|---|---|
-//! | [`CtrHmacSha256`] | 16 B | CMT-4 | yes | conservative franking suite (SHA-2 only) |
-//! | [`Aes256CtrBlake3`] | 16 B | CMT-4 | yes | the fast franking suite, long messages, attachments |
+//! | [`CtrHmacSha256`] | 12 B | CMT-4 | yes | conservative franking suite (SHA-2 only) |
+//! | [`Aes256CtrBlake3`] | 12 B | CMT-4 | yes | the fast franking suite, long messages, attachments |
 //! | [`CtxAes256Gcm`] | 12 B | CMT-4 | **no** | committing GCM over whole ciphertexts, not franking |
 //!
 //! Notation (Bellare–Hoang, Eurocrypt 2022, eprint 2022/268): K key, N nonce, A associated data,
