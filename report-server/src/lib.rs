@@ -1,1 +1,95 @@
-//! report-server
+//! report-server: the franking report service (DESIGN.md §6).
+//!
+//! * Relays get stamps (`POST /v1/stamp`, `/v1/stamp/batch`) made with their network's current
+//!   stamping key (franking-core [`KeyRing`](franking_core::frank::KeyRing)).
+//! * A network's backend submits reports (`POST /v1/reports`) asserting the reporter; every report is
+//!   verified completely with [`franking_core::frank::verify_report`] before anything is written,
+//!   then grouped into a moderation case by (commitment, stamp).
+//! * Admins manage networks, stamping keys (rotate/retire), tokens and policies (`/v1/admin/...`).
+//! * `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Storage is sqlx `Any` over PostgreSQL or SQLite with one migration set; the process keeps no
+//! state that matters for correctness, so several instances can share one PostgreSQL database.
+//! Secrets at rest are sealed with the server key ([`seal`]). See `docs/operations.md`.
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod metrics;
+pub mod routes;
+pub mod seal;
+pub mod state;
+pub mod util;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{AppState, Limits};
+
+/// The complete HTTP application: every route, body-size limit, timeout and metrics middleware.
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
+    Router::new()
+        .merge(routes::health::routes())
+        .merge(routes::stamp::routes())
+        .merge(routes::reports::routes())
+        .merge(routes::admin::routes())
+        .merge(routes::cases::routes())
+        .merge(routes::openapi::routes())
+        .fallback(fallback)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::track,
+                ))
+                .layer(axum::middleware::map_response(map_limit_errors))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                ))
+                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes)),
+        )
+        .with_state(state)
+}
+
+async fn fallback() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+/// tower-http answers oversized bodies (413) and timeouts (408) without our JSON error shape;
+/// rewrite those responses so every error has `{"error": {"code", "message"}}`.
+async fn map_limit_errors<B>(resp: axum::http::Response<B>) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let resp = resp.map(axum::body::Body::new);
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return resp;
+    }
+    match resp.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
+        StatusCode::REQUEST_TIMEOUT => {
+            let body = serde_json::json!({
+                "error": { "code": "timeout", "message": "request timed out" }
+            });
+            (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
+        }
+        _ => resp,
+    }
+}

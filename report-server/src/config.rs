@@ -1,0 +1,290 @@
+//! Configuration: command-line flags, environment variables and an optional config file.
+//!
+//! Precedence: flag > environment variable > config file > built-in default. The config file
+//! (`--config FILE` / `FRANKING_CONFIG`) holds `NAME=value` lines using the environment variable
+//! names below (`#` starts a comment). See `docs/operations.md`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::error::ApiError;
+use crate::state::Limits;
+
+/// Command-line interface of the `report-server` binary.
+#[derive(Parser, Clone, Default)]
+#[command(
+    name = "report-server",
+    version,
+    about = "Franking report server: stamps for relays, verified abuse-report intake, moderation \
+             and admin API over PostgreSQL or an embedded SQLite file.",
+    long_about = None
+)]
+pub struct Cli {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "FRANKING_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory for the embedded SQLite database (`franking.db`) and, in dev mode, the generated
+    /// server key file (`server.key`) [default: current directory].
+    #[arg(long, env = "FRANKING_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL: `postgres://user@host/db` or `sqlite:path?mode=rwc`
+    /// [default: sqlite file `franking.db` in --data-dir].
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Server key (base64url, 32 bytes) that encrypts stamping secrets and evidence at rest.
+    /// Required for production and for several instances (all must share it). Without it the
+    /// server runs in dev mode and generates `server.key` (mode 0600) in --data-dir once.
+    #[arg(
+        long,
+        env = "FRANKING_SERVER_KEY",
+        value_name = "B64URL",
+        hide_env_values = true
+    )]
+    pub server_key: Option<String>,
+
+    /// Refuse to start without FRANKING_SERVER_KEY and skip the dev bootstrap (no generated
+    /// network, key or tokens).
+    #[arg(long, env = "FRANKING_PRODUCTION")]
+    pub production: bool,
+
+    /// Largest request body in bytes [default: 2097152].
+    #[arg(long, env = "FRANKING_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Per-request timeout in seconds [default: 30].
+    #[arg(long, env = "FRANKING_REQUEST_TIMEOUT_SECS", value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+
+    /// Most items in one batch stamp request [default: 1000].
+    #[arg(long, env = "FRANKING_MAX_BATCH", value_name = "N")]
+    pub max_batch: Option<usize>,
+
+    /// Maximum database connections in this instance's pool [default: 16].
+    #[arg(long, env = "FRANKING_DB_MAX_CONNECTIONS", value_name = "N")]
+    pub db_max_connections: Option<u32>,
+
+    /// Optional config file of `NAME=value` lines (environment variable names).
+    #[arg(long, env = "FRANKING_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter (tracing-subscriber EnvFilter syntax) [default: info].
+    #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl core::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Cli")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "server_key",
+                &self.server_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("production", &self.production)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL (may hold a password: never logged).
+    pub database_url: String,
+    /// Base64url server key, if configured.
+    pub server_key: Option<String>,
+    /// Production mode.
+    pub production: bool,
+    /// Request limits.
+    pub limits: Limits,
+    /// Pool size.
+    pub db_max_connections: u32,
+    /// Log filter.
+    pub log: String,
+}
+
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "server_key",
+                &self.server_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("production", &self.production)
+            .field("limits", &self.limits)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced (for logs).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:<redacted>@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_file(text: &str) -> Result<HashMap<String, String>, ApiError> {
+    let mut map = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            ApiError::Config(format!("config file line {}: expected NAME=value", i + 1))
+        })?;
+        let v = v.trim().trim_matches('"');
+        map.insert(k.trim().to_owned(), v.to_owned());
+    }
+    Ok(map)
+}
+
+fn from_file<T: std::str::FromStr>(
+    file: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    file.get(name)
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| ApiError::Config(format!("config file: invalid value for {name}")))
+        })
+        .transpose()
+}
+
+impl Cli {
+    /// Resolve flags/env against the optional config file and defaults.
+    pub fn resolve(self) -> Result<Config, ApiError> {
+        let file = match &self.config {
+            Some(p) => parse_file(&std::fs::read_to_string(p).map_err(|e| {
+                ApiError::Config(format!("cannot read config file {}: {e}", p.display()))
+            })?)?,
+            None => HashMap::new(),
+        };
+        let data_dir = match self.data_dir {
+            Some(d) => d,
+            None => from_file(&file, "FRANKING_DATA_DIR")?.unwrap_or_else(|| PathBuf::from(".")),
+        };
+        let database_url = match self.database_url {
+            Some(u) => u,
+            None => match from_file::<String>(&file, "DATABASE_URL")? {
+                Some(u) => u,
+                None => format!("sqlite:{}?mode=rwc", data_dir.join("franking.db").display()),
+            },
+        };
+        let listen = match self.listen {
+            Some(l) => l,
+            None => from_file(&file, "FRANKING_LISTEN")?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        };
+        let server_key = match self.server_key {
+            Some(k) => Some(k),
+            None => from_file(&file, "FRANKING_SERVER_KEY")?,
+        };
+        let production =
+            self.production || from_file::<bool>(&file, "FRANKING_PRODUCTION")?.unwrap_or(false);
+        let d = Limits::default();
+        let limits = Limits {
+            max_body_bytes: self
+                .max_body_bytes
+                .or(from_file(&file, "FRANKING_MAX_BODY_BYTES")?)
+                .unwrap_or(d.max_body_bytes),
+            request_timeout: Duration::from_secs(
+                self.request_timeout_secs
+                    .or(from_file(&file, "FRANKING_REQUEST_TIMEOUT_SECS")?)
+                    .unwrap_or(d.request_timeout.as_secs()),
+            ),
+            max_batch: self
+                .max_batch
+                .or(from_file(&file, "FRANKING_MAX_BATCH")?)
+                .unwrap_or(d.max_batch),
+        };
+        let db_max_connections = self
+            .db_max_connections
+            .or(from_file(&file, "FRANKING_DB_MAX_CONNECTIONS")?)
+            .unwrap_or(16);
+        let log = self
+            .log
+            .or(from_file(&file, "RUST_LOG")?)
+            .unwrap_or_else(|| "info".to_owned());
+        if production && server_key.is_none() {
+            return Err(ApiError::Config(
+                "production mode needs FRANKING_SERVER_KEY (base64url, 32 bytes)".into(),
+            ));
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            server_key,
+            production,
+            limits,
+            db_max_connections,
+            log,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:<redacted>@h:5432/db"
+        );
+        assert_eq!(redact_url("sqlite:x.db"), "sqlite:x.db");
+    }
+
+    #[test]
+    fn file_values_and_precedence() {
+        let dir = std::env::temp_dir().join(format!("rs-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("cfg");
+        std::fs::write(
+            &p,
+            "# comment\nFRANKING_LISTEN=127.0.0.1:9999\nFRANKING_MAX_BATCH=7\n",
+        )
+        .unwrap();
+        let cli = Cli {
+            config: Some(p),
+            max_batch: Some(9),
+            ..Cli::default()
+        };
+        let c = cli.resolve().unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.limits.max_batch, 9);
+        assert!(c.database_url.starts_with("sqlite:"));
+        let bad = Cli {
+            production: true,
+            ..Cli::default()
+        };
+        assert!(bad.resolve().is_err());
+    }
+}

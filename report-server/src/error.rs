@@ -1,0 +1,207 @@
+//! The crate's one error type: every failure becomes an HTTP status, a stable machine-readable
+//! `code` and a human-readable `message`, serialised as `{"error": {"code": ..., "message": ...}}`.
+//!
+//! Client input never produces a 5xx: malformed bodies are 400, failed verification 422, wrong
+//! credentials 401/403, rate limits 429. Only server-side faults (database down, corrupt stored
+//! secrets, RNG failure) are 500/503, and their details go to the log, never to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Everything that can go wrong in the report server (HTTP handlers and start-up alike).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request body or parameters are not well-formed (400).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code, e.g. `malformed`, `invalid_parameter`.
+        code: &'static str,
+        /// Human-readable detail (never contains secrets).
+        message: String,
+    },
+    /// No credentials, or credentials that are not valid (401, `unauthorized`).
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// Valid credentials without the right role or network (403).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code, e.g. `forbidden`, `wrong_network`.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// The addressed object does not exist (404, `not_found`).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `already_exists`, `invalid_state`.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// Well-formed input that was refused on its merits (422), e.g. a report that does not verify.
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable code (franking-core codes such as `bad_stamp`, or server codes).
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// The request body exceeds the configured limit (413, `payload_too_large`).
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// Too many requests in the sliding window (429, `rate_limited`).
+    #[error("rate limit exceeded ({scope})")]
+    RateLimited {
+        /// Which limit: `reporter` or `network`.
+        scope: &'static str,
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// A dependency (the database) is not available (503, `unavailable`).
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A database error (500, `internal`); the detail is logged, not returned.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A database migration failed (start-up only).
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Invalid configuration (start-up only).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A server-side fault that is not the client's (500, `internal`); detail logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 400 `malformed` with a message.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code: "malformed",
+            message: message.into(),
+        }
+    }
+
+    /// 400 with a specific code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    /// 409 with a specific code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 422 with a specific code.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A franking-core error raised while handling *client input* (a report or a stamp request),
+    /// mapped to 400 (cannot be parsed) or 422 (parsed, but refused), keeping its stable code.
+    pub fn from_protocol(e: &franking_core::Error) -> Self {
+        use franking_core::Error as E;
+        let code = e.code();
+        let message = e.to_string();
+        match e {
+            E::Malformed { .. }
+            | E::InvalidLength { .. }
+            | E::UnsupportedVersion(_)
+            | E::UnsupportedSuite(_)
+            | E::MessageTooLong { .. } => ApiError::BadRequest { code, message },
+            E::Randomness => ApiError::Internal(message),
+            E::DuplicateKeyId(_) => ApiError::Conflict { code, message },
+            _ => ApiError::Unprocessable { code, message },
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_)
+            | ApiError::Migrate(_)
+            | ApiError::Config(_)
+            | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Database(_)
+            | ApiError::Migrate(_)
+            | ApiError::Config(_)
+            | ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            // Server faults: log the detail, return a generic message.
+            tracing::error!(error = %self, "request failed with a server error");
+            match self {
+                ApiError::Unavailable(_) => "service unavailable".to_owned(),
+                _ => "internal server error".to_owned(),
+            }
+        } else {
+            self.to_string()
+        };
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": message } });
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// Result alias used throughout the crate.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,138 @@
+//! Prometheus metrics (per instance; scrape every instance). Exposed at `GET /metrics`.
+//!
+//! * `franking_http_requests_total{route,method,status}` — requests by matched route and status.
+//! * `franking_http_request_duration_seconds{route,method}` — latency histogram.
+//! * `franking_report_verdicts_total{verdict,reason}` — report intake outcomes
+//!   (`accepted`/`duplicate`/`rejected` with the error code as reason).
+//! * `franking_stamps_issued_total{network}` — stamps made.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+type Labels = Vec<(String, String)>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs .. ~13 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+}
+
+/// The server's metric families and their registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    verdicts: Family<Labels, Counter>,
+    stamps: Family<Labels, Counter>,
+}
+
+impl core::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every family registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("franking");
+        let requests = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let verdicts = Family::<Labels, Counter>::default();
+        let stamps = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            latency.clone(),
+        );
+        registry.register(
+            "report_verdicts",
+            "Report intake verdicts by reason",
+            verdicts.clone(),
+        );
+        registry.register("stamps_issued", "Stamps issued by network", stamps.clone());
+        Self {
+            registry,
+            requests,
+            latency,
+            verdicts,
+            stamps,
+        }
+    }
+
+    /// Count a report verdict (`accepted`, `duplicate` or `rejected` with the error code).
+    pub fn verdict(&self, verdict: &str, reason: &str) {
+        self.verdicts
+            .get_or_create(&vec![
+                ("verdict".to_owned(), verdict.to_owned()),
+                ("reason".to_owned(), reason.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// Count `n` stamps issued for `network`.
+    pub fn stamps_issued(&self, network: &str, n: u64) {
+        self.stamps
+            .get_or_create(&vec![("network".to_owned(), network.to_owned())])
+            .inc_by(n);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Middleware recording request counts and latency by matched route (never the raw path, so
+/// ids in URLs do not explode label cardinality).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let m = &state.metrics;
+    m.requests
+        .get_or_create(&vec![
+            ("route".to_owned(), route.clone()),
+            ("method".to_owned(), method.clone()),
+            ("status".to_owned(), resp.status().as_u16().to_string()),
+        ])
+        .inc();
+    m.latency
+        .get_or_create(&vec![
+            ("route".to_owned(), route),
+            ("method".to_owned(), method),
+        ])
+        .observe(elapsed);
+    resp
+}

@@ -1,0 +1,59 @@
+//! Shared application state (cheap to clone; everything that matters lives in the database).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+
+use crate::db::Backend;
+use crate::metrics::Metrics;
+use crate::seal::ServerKey;
+
+/// Request limits applied by the router.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body in bytes (413 `payload_too_large` beyond it).
+    pub max_body_bytes: usize,
+    /// Per-request timeout (408 `timeout` beyond it).
+    pub request_timeout: Duration,
+    /// Most items in one batch stamp request.
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_batch: 1000,
+        }
+    }
+}
+
+/// State handed to every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The connection pool (PostgreSQL or SQLite through sqlx `Any`).
+    pub db: AnyPool,
+    /// Which database the pool talks to.
+    pub backend: Backend,
+    /// The key that encrypts secrets (stamping keys, evidence) at rest.
+    pub server_key: Arc<ServerKey>,
+    /// Prometheus metrics of this instance.
+    pub metrics: Arc<Metrics>,
+    /// Request limits.
+    pub limits: Arc<Limits>,
+}
+
+impl AppState {
+    /// Assemble the state.
+    pub fn new(db: AnyPool, backend: Backend, server_key: ServerKey, limits: Limits) -> Self {
+        Self {
+            db,
+            backend,
+            server_key: Arc::new(server_key),
+            metrics: Arc::new(Metrics::new()),
+            limits: Arc::new(limits),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Small helpers: clock, random ids and tokens, hashing, base64url.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// Milliseconds since the Unix epoch (the server's clock; all stored timestamps use it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// `n` random bytes from the OS CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|_| ApiError::Internal("rng failure".into()))?;
+    Ok(b)
+}
+
+/// A random object id with a readable prefix, e.g. `case_3q2…` (16 random bytes, base64url).
+pub fn new_id(prefix: &str) -> Result<String, ApiError> {
+    Ok(format!("{prefix}_{}", b64(&random_bytes::<16>()?)))
+}
+
+/// base64url without padding.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Clamp a u64 into a non-negative i64 for BIGINT columns.
+pub fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A stored BIGINT back to u64 (negative values become 0).
+pub fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
