@@ -65,15 +65,12 @@ def aes_block(key: bytes, block: bytes) -> bytes:
     return enc.update(block) + enc.finalize()
 
 
-def nonce_ctr(k_enc: bytes, k_iv: bytes, nonce: bytes, data: bytes) -> bytes:
-    """IV = AES(K_iv, N); CB_i = IV[0..12] || be32(IV[12..16] + i mod 2^32); XOR AES(K_enc, CB_i)."""
-    assert len(nonce) == 16
-    iv = aes_block(k_iv, nonce)
-    ctr0 = struct.unpack(">I", iv[12:])[0]
+def nonce_ctr(k_enc: bytes, nonce: bytes, data: bytes) -> bytes:
+    """GCM-style counter blocks: CB_i = N || be32(i), i = 0, 1, ...; C = M XOR AES(K_enc, CB_i)."""
+    assert len(nonce) == 12
     out = bytearray()
     for i in range(0, len(data), 16):
-        cb = iv[:12] + struct.pack(">I", (ctr0 + i // 16) % 2**32)
-        ks = aes_block(k_enc, cb)
+        ks = aes_block(k_enc, nonce + struct.pack(">I", i // 16))
         chunk = data[i : i + 16]
         out += bytes(a ^ b for a, b in zip(chunk, ks))
     return bytes(out)
@@ -86,18 +83,17 @@ def le64(n: int) -> bytes:
 def ctr_hmac_sha256_seal(key: bytes, nonce: bytes, ad: bytes, msg: bytes) -> tuple[bytes, bytes]:
     h = lambda k, m: hmac.new(k, m, hashlib.sha256).digest()  # noqa: E731
     k_enc = h(key, b"franking/v1 ctr-hmac-sha256 enc")
-    k_iv = h(key, b"franking/v1 ctr-hmac-sha256 iv")
     k_mac = h(key, b"franking/v1 ctr-hmac-sha256 mac")
-    c = nonce_ctr(k_enc, k_iv, nonce, msg)
+    c = nonce_ctr(k_enc, nonce, msg)
     label = b"franking/v1 ctr-hmac-sha256 tag\x00"
     t = h(k_mac, label + nonce + ad + c + le64(len(ad)) + le64(len(c)))
     return c, t
 
 
 def aes256ctr_blake3_seal(key: bytes, nonce: bytes, ad: bytes, msg: bytes) -> tuple[bytes, bytes]:
-    okm = blake3.blake3(b"franking/v1 aes256ctr-blake3 kdf\x00" + key).digest(length=96)
-    k_mac, k_enc, k_iv = okm[:32], okm[32:64], okm[64:]
-    c = nonce_ctr(k_enc, k_iv, nonce, msg)
+    okm = blake3.blake3(b"franking/v1 aes256ctr-blake3 kdf\x00" + key).digest(length=64)
+    k_mac, k_enc = okm[:32], okm[32:]
+    c = nonce_ctr(k_enc, nonce, msg)
     t = blake3.blake3(c + ad + nonce + k_mac + le64(len(ad)) + le64(len(c))).digest()
     return c, t
 
@@ -236,8 +232,8 @@ def replace_once(b: bytes, old: bytes, new: bytes) -> bytes:
 def case(name, suite, key_id, seed_label, plaintext, body_ad, ctx, reporter, with_earlier):
     session_key = drbg(name + "/session key", 32)
     k_f = drbg(name + "/franking key", 32)
-    n = drbg(name + "/nonce", 16)
-    n_w = drbg(name + "/wrap nonce", 16)
+    n = drbg(name + "/nonce", 12)
+    n_w = drbg(name + "/wrap nonce", 12)
     mac_key = drbg(name + "/stamp mac key", 32)
     seed = drbg(name + "/" + seed_label, 32) if seed_label else None
     env = seal(suite, session_key, body_ad, plaintext, k_f, n, n_w)
@@ -250,8 +246,8 @@ def case(name, suite, key_id, seed_label, plaintext, body_ad, ctx, reporter, wit
         # Bob's earlier message in the same conversation (to everyone else), with its own randomness.
         e_msg = b"what do you want?"
         e_kf = drbg(name + "/earlier franking key", 32)
-        e_n = drbg(name + "/earlier nonce", 16)
-        e_nw = drbg(name + "/earlier wrap nonce", 16)
+        e_n = drbg(name + "/earlier nonce", 12)
+        e_nw = drbg(name + "/earlier wrap nonce", 12)
         e_ctx = dict(ctx)
         e_recipients = sorted(({ctx["sender"]} | set(ctx["recipients"])) - {"bob"})
         e_ctx.update(sender="bob", recipients=e_recipients, timestamp_ms=ctx["timestamp_ms"] - 5000,

@@ -418,7 +418,7 @@ pub fn open(
 
 impl Envelope {
     /// The canonical binary encoding (type 0x01):
-    /// `01 01 ‖ [suite:1] ‖ [N:16] ‖ [C] ‖ [T:32] ‖ [N_w:16] ‖ [W:64]`, each `[..]` a be32-prefixed field.
+    /// `01 01 ‖ [suite:1] ‖ [N:12] ‖ [C] ‖ [T:32] ‖ [N_w:12] ‖ [W:64]`, each `[..]` a be32-prefixed field.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         wire::encode(ObjType::Envelope, |w| {
             w.u8(self.suite.id());
@@ -436,7 +436,13 @@ impl Envelope {
         let mut r = Reader::object(bytes, ObjType::Envelope)?;
         let suite = Suite::from_id(r.u8("envelope suite")?)?;
         let nonce = r.fixed("envelope nonce")?;
-        let ciphertext = r.bytes("envelope ciphertext")?.to_vec();
+        let ciphertext = r.bytes("envelope ciphertext")?;
+        if ciphertext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Error::Malformed {
+                what: "ciphertext too long",
+            });
+        }
+        let ciphertext = ciphertext.to_vec();
         let commitment = Commitment(r.fixed("envelope commitment")?);
         let wrap_nonce = r.fixed("envelope wrap nonce")?;
         let wrapped_key = r.fixed("envelope wrapped key")?;

@@ -1,7 +1,7 @@
 //! The message-franking protocol (DESIGN.md §5; full specification in `docs/protocol.md`).
 //!
 //! ```text
-//! sender:    K_f <- random 32 B; N, N_w <- random 16 B
+//! sender:    K_f <- random 32 B; N, N_w <- random 12 B
 //!            A   = "franking/v1 body\0" ‖ version ‖ suite ‖ body_ad
 //!            (C, T) = CAEAD_suite.Enc(K_f, N, A, M)                 T = commitment
 //!            A_w = "franking/v1 wrap\0" ‖ version ‖ suite ‖ T

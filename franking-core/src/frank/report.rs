@@ -127,7 +127,7 @@ impl ReportedMessage {
         Ok(())
     }
 
-    /// The canonical binary encoding (type 0x05): `01 05 ‖ [suite:1] ‖ [N:16] ‖ [body_ad] ‖ [M] ‖
+    /// The canonical binary encoding (type 0x05): `01 05 ‖ [suite:1] ‖ [N:12] ‖ [body_ad] ‖ [M] ‖
     /// [K_f:32] ‖ [T:32] ‖ [context object] ‖ [stamp object]`.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let mut inner = Ok(());

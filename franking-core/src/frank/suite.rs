@@ -8,7 +8,7 @@ use crate::caead::{Aes256CtrBlake3, CompactCommitment, CtrHmacSha256};
 /// Length of a CAEAD key (franking key, session key) in bytes.
 pub const KEY_LEN: usize = 32;
 /// Length of a CAEAD nonce (body nonce N and wrap nonce N_w) in bytes.
-pub const NONCE_LEN: usize = 16;
+pub const NONCE_LEN: usize = 12;
 /// Length of the commitment T (the body's CAEAD tag) in bytes.
 pub const COMMITMENT_LEN: usize = 32;
 /// Length of the wrapped franking key W = C_w ‖ T_w (32-byte ciphertext, 32-byte tag).
