@@ -530,6 +530,14 @@ fn earlier_messages_of_the_same_conversation() {
     let mut bad = r.clone();
     bad.earlier[0].plaintext = b"ho".to_vec();
     assert_eq!(code(verify(bad, &ring, NOW)), "commitment_mismatch");
+    // The same message twice (or the reported message again as "earlier") is malformed.
+    let mut bad = r.clone();
+    bad.earlier.push(reported(&e1));
+    assert_eq!(code(verify(bad, &ring, NOW)), "malformed");
+    let mut bad = r.clone();
+    bad.earlier.push(reported(&d));
+    assert_eq!(code(verify(bad.clone(), &ring, NOW)), "malformed");
+    assert_eq!(bad.to_bytes().unwrap_err().code(), "malformed");
     // Earlier message from another conversation.
     let other = deliver(
         Suite::Aes256CtrBlake3,

@@ -236,7 +236,20 @@ impl Report {
         self.message.check_lengths()?;
         self.earlier
             .iter()
-            .try_for_each(ReportedMessage::check_lengths)
+            .try_for_each(ReportedMessage::check_lengths)?;
+        // Each message appears once: distinct commitments across the reported and earlier messages.
+        let all: Vec<&Commitment> = core::iter::once(&self.message)
+            .chain(&self.earlier)
+            .map(|m| &m.commitment)
+            .collect();
+        for (i, a) in all.iter().enumerate() {
+            if all[..i].iter().any(|b| b.as_bytes() == a.as_bytes()) {
+                return Err(Error::Malformed {
+                    what: "duplicate message in report",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The canonical binary encoding (type 0x04): `01 04 ‖ [reported message object] ‖ [reporter] ‖
