@@ -12,7 +12,8 @@
 //! ```text
 //! header   = "FKAT" ‖ 0x01 (version) ‖ 0x01 (suite: Aes256CtrBlake3) ‖ 0x00 0x00 ‖ be32(S)   12 bytes
 //! M        = M_0 ‖ M_1 ‖ … ‖ M_{n−1}    |M_i| = S for i < n−1,  1 ≤ |M_{n−1}| ≤ S  (0 only if n = 1)
-//! N_i      = be64(i) ‖ f_i ‖ 0^7        f_i = 0x01 for the final segment i = n−1, else 0x00 (16 B)
+//! N_i      = be64(i) ‖ f_i ‖ 0…0        f_i = 0x01 for the final segment i = n−1, else 0x00,
+//!                                       zero-padded to the suite's nonce length
 //! C_i ‖ T_i = Aes256CtrBlake3.Enc(K_a, N_i, A = header, M_i)                  |T_i| = 32
 //! blob     = header ‖ C_0 ‖ T_0 ‖ C_1 ‖ T_1 ‖ … ‖ C_{n−1} ‖ T_{n−1}
 //! commit   = BLAKE3("franking/v1 attachment commitment\0" ‖ header ‖ T_0 ‖ … ‖ T_{n−1})      32 B
@@ -241,7 +242,7 @@ impl AttachmentSealer {
             let is_final = n_next == 0;
             let nonce = segment_nonce(index, is_final);
             let tag = cipher
-                .encrypt_inout_detached(&nonce.into(), &header, (&mut cur[..n_cur]).into())
+                .encrypt_inout_detached(&nonce, &header, (&mut cur[..n_cur]).into())
                 .map_err(|_| Error::AttachmentTooLarge)?;
             writer.write_all(&cur[..n_cur])?;
             writer.write_all(&tag)?;
@@ -340,7 +341,7 @@ pub fn open_attachment<R: Read, W: Write>(
             .map_err(|_| Error::AttachmentTruncated)?;
         let nonce = segment_nonce(index, is_final);
         cipher
-            .decrypt_inout_detached(&nonce.into(), &header, ciphertext.into(), &tag)
+            .decrypt_inout_detached(&nonce, &header, ciphertext.into(), &tag)
             .map_err(|_| Error::AttachmentSegment { index })?;
         total = total
             .checked_add(ct_len as u64)
@@ -432,8 +433,9 @@ fn decode_header(h: &[u8; HEADER_LEN]) -> Result<u32> {
     Ok(seg)
 }
 
-fn segment_nonce(index: u64, is_final: bool) -> [u8; 16] {
-    let mut n = [0u8; 16];
+/// `be64(index) ‖ final-flag ‖ zero padding` to the suite's nonce length (at least 9 bytes).
+fn segment_nonce(index: u64, is_final: bool) -> aead::Nonce<Aes256CtrBlake3> {
+    let mut n = aead::Nonce::<Aes256CtrBlake3>::default();
     n[..8].copy_from_slice(&index.to_be_bytes());
     n[8] = u8::from(is_final);
     n

@@ -43,11 +43,11 @@ fn peak_rss_bytes() -> Option<u64> {
 
 #[test]
 fn large_attachment_streams_with_bounded_memory() {
-    // 256 MiB + a partial segment by default; FRANKING_BIG_ATTACHMENT_MIB overrides the MiB part.
+    // 200 MiB + a partial segment by default; FRANKING_BIG_ATTACHMENT_MIB overrides the MiB part.
     let mib: u64 = std::env::var("FRANKING_BIG_ATTACHMENT_MIB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
+        .unwrap_or(200);
     let len: u64 = mib * 1024 * 1024 + 12_345;
     let mut expected = HashingWriter::default();
     std::io::copy(&mut deterministic(9, len), &mut expected).unwrap();
