@@ -8,6 +8,17 @@
 //!
 //! These files hold secrets in the clear: they are meant for tests, scripts and development relays.
 //! Production platforms keep stamping keys in their secret store.
+//!
+//! ```
+//! use client_sdk::frank::{KeyId, StampKey};
+//! use client_sdk::keys::{platform_key_from_json, platform_key_to_json};
+//!
+//! let key = StampKey::generate(KeyId(1), true)?;
+//! let json = platform_key_to_json(&key)?;
+//! let back = platform_key_from_json(&json)?;
+//! assert_eq!(back.verifying_key(), key.verifying_key());
+//! # Ok::<(), client_sdk::Error>(())
+//! ```
 
 use franking_core::frank::{KeyId, SessionKey, StampKey, VerifyingKey};
 use zeroize::Zeroize;

@@ -5,6 +5,43 @@
 //! references are covered by the commitment. [`reconstruct_attachment`] decrypts a blob fetched from
 //! any store and checks it against the *verified* reference: if it succeeds, the moderator holds
 //! exactly the bytes the recipient was shown — the invariant the Facebook-style design lost.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use client_sdk::attachment::{open_attachment, seal_attachment};
+//! use client_sdk::frank::{Context, KeyId, KeyRing, ReportPolicy, SessionKey, StampKey};
+//! use client_sdk::messaging::{Conversation, OpenChecks, stamp_envelope};
+//! use client_sdk::moderation::{reconstruct_attachment, verify_report};
+//! use client_sdk::MessageContent;
+//!
+//! let key = SessionKey::generate()?;
+//! let (alice, bob) = (Conversation::new("c", key.clone()), Conversation::new("c", key));
+//! let mut blobs = HashMap::new(); // any blob store, here keyed by commitment
+//!
+//! // Sender: seal the attachment, upload the blob, reference it in the franked message.
+//! let mut blob = Vec::new();
+//! let reference = seal_attachment("image/png", &b"picture bytes"[..], &mut blob)?;
+//! blobs.insert(reference.commitment, blob);
+//! let content = MessageContent { text: "look".into(), attachments: vec![reference] };
+//!
+//! // Relay stamps; recipient opens the message and the attachment.
+//! let ring = KeyRing::new(StampKey::generate(KeyId(1), false)?, 0);
+//! let ctx = Context::direct("example.net", "alice", "bob", 1_700_000_000_000, "m-7")?;
+//! let delivered = stamp_envelope(&ring, alice.seal(&content)?, ctx)?;
+//! let opened = bob.open(&delivered, &OpenChecks::recipient("bob"))?;
+//! let r = &opened.content().attachments[0];
+//! let mut shown = Vec::new();
+//! open_attachment(r, blobs[&r.commitment].as_slice(), &mut shown)?;
+//!
+//! // Report; the moderator verifies and rebuilds the attachment from the verified reference.
+//! let verified = verify_report(opened.report("bob", "abuse", &[])?, &ring,
+//!                              &ReportPolicy::default(), 1_700_000_000_500)?;
+//! let r = verified.attachment(0)?;
+//! let mut rebuilt = Vec::new();
+//! reconstruct_attachment(r, blobs[&r.commitment].as_slice(), &mut rebuilt)?;
+//! assert_eq!(rebuilt, shown);
+//! # Ok::<(), client_sdk::Error>(())
+//! ```
 
 use std::io::{Read, Write};
 
