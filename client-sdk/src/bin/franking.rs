@@ -103,7 +103,7 @@ struct SealArgs {
     /// Repeatable. Requires --blob-dir.
     #[arg(long, value_name = "PATH[:MEDIA_TYPE]")]
     attach: Vec<String>,
-    /// Directory to write encrypted attachment blobs to, named <commitment hex>.blob.
+    /// Directory to write encrypted attachment blobs to, named COMMITMENT_HEX.blob.
     #[arg(long)]
     blob_dir: Option<PathBuf>,
     /// Franking suite id: 2 = Aes256CtrBlake3 (default, fast), 1 = CtrHmacSha256.
@@ -158,7 +158,7 @@ struct OpenArgs {
     /// Require a valid Ed25519 stamp signature under this platform public key (base64url).
     #[arg(long)]
     platform_verifying_key: Option<String>,
-    /// Directory holding attachment blobs (<commitment hex>.blob); attachments are opened if given.
+    /// Directory holding attachment blobs (COMMITMENT_HEX.blob); attachments are opened if given.
     #[arg(long, requires = "attachments_out")]
     blob_dir: Option<PathBuf>,
     /// Directory to write opened attachments to (each written to a temporary file and renamed only
