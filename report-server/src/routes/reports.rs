@@ -1,10 +1,363 @@
-//! reports routes (in progress).
+//! Report intake: `POST /v1/reports`, authenticated with a network *service* token.
+//!
+//! The platform's backend (which authenticated its user) submits
+//! `{"reporter": "<user id>", "category": "spam"?, "report": <franking-core Report JSON>}`.
+//! The asserted `reporter` must equal the report's `reporter` (422 `reporter_mismatch`) and the
+//! reported context's network must be the token's network (403 `wrong_network`).
+//!
+//! Order of work: parse (400 `malformed`/`unsupported_version`/`unsupported_suite`/
+//! `message_too_long`) → network policy (category check, 422 `unknown_category`) → rate limits
+//! (429 `rate_limited`) → [`verify_report`] with the network's key ring and policy (422 with the
+//! franking-core code: `unknown_key_id`, `key_retired`, `bad_stamp`, `commitment_mismatch`,
+//! `reporter_not_recipient`, `outside_window`, `not_same_conversation`) → only then, in one
+//! transaction: rate event, case (grouped by commitment + stamp), distinct reporter, report row,
+//! sealed evidence.
+//!
+//! Duplicates: the same reporter reporting the same message again is idempotent — same case, count
+//! unchanged, nothing new stored (200 with `"duplicate": true`; a new report is 201).
 
-use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use franking_core::frank::{Report, Suite, VerifiedReport, verify_report};
+use sqlx::Row as _;
 
+use crate::auth::ServiceAuth;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::keys::{self, Policy};
+use crate::seal;
 use crate::state::AppState;
+use crate::util::{b64, new_id, now_ms, sha256_hex, to_i64, to_u64};
 
-/// The reports routes.
+/// `seal` purpose label for evidence blobs (context: `be32(len(evidence id)) ‖ evidence id ‖ case id`).
+pub const EVIDENCE_SEAL_PURPOSE: &str = "evidence";
+
+/// The report routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/v1/reports", post(submit))
+}
+
+/// The intake request.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSubmission {
+    /// The reporting user, as authenticated by the network's backend.
+    pub reporter: String,
+    /// Optional category (must be one of the network policy's categories when it lists any).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The franking-core report (JSON form).
+    pub report: serde_json::Value,
+}
+
+/// The intake answer.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReportReceipt {
+    /// Always `accepted` (rejections are 4xx errors).
+    pub verdict: String,
+    /// The case this report belongs to.
+    pub case_id: String,
+    /// The stored report's id (the earlier one for a duplicate).
+    pub report_id: String,
+    /// True if this reporter had already reported this message (nothing new stored).
+    pub duplicate: bool,
+    /// Distinct reporters of the case so far.
+    pub report_count: u64,
+}
+
+fn check_suite(v: &serde_json::Value) -> Result<(), ApiError> {
+    if let Some(id) = v.get("suite").and_then(serde_json::Value::as_u64) {
+        let id = u8::try_from(id).map_err(|_| ApiError::malformed("suite out of range"))?;
+        Suite::from_id(id).map_err(|e| ApiError::from_protocol(&e))?;
+    }
+    Ok(())
+}
+
+/// Parse the report JSON with franking-core's error codes where they can be told apart.
+pub fn parse_report(v: serde_json::Value) -> Result<Report, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::malformed("report must be a JSON object"));
+    }
+    match v.get("v").and_then(serde_json::Value::as_u64) {
+        Some(1) => {}
+        Some(other) => {
+            let e =
+                franking_core::Error::UnsupportedVersion(u8::try_from(other).unwrap_or(u8::MAX));
+            return Err(ApiError::from_protocol(&e));
+        }
+        None => return Err(ApiError::malformed("report: missing version field `v`")),
+    }
+    if let Some(m) = v.get("message") {
+        check_suite(m)?;
+    }
+    if let Some(list) = v.get("earlier").and_then(serde_json::Value::as_array) {
+        list.iter().try_for_each(check_suite)?;
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::malformed(format!("report: {e}")))
+}
+
+async fn check_rate_limits(
+    state: &AppState,
+    network: &str,
+    reporter: &str,
+    policy: &Policy,
+    now: i64,
+) -> Result<(), ApiError> {
+    let since = now.saturating_sub(to_i64(policy.rate_window_ms));
+    let retry_after_secs = policy.rate_window_ms.div_ceil(1000);
+    let per_reporter: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM rate_events WHERE network_id = $1 AND reporter = $2 AND at > $3",
+    )
+    .bind(network)
+    .bind(reporter)
+    .bind(since)
+    .fetch_one(&state.db)
+    .await?
+    .try_get("n")?;
+    if to_u64(per_reporter) >= policy.reporter_rate_limit {
+        return Err(ApiError::RateLimited {
+            scope: "reporter",
+            retry_after_secs,
+        });
+    }
+    let per_network: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM rate_events WHERE network_id = $1 AND at > $2")
+            .bind(network)
+            .bind(since)
+            .fetch_one(&state.db)
+            .await?
+            .try_get("n")?;
+    if to_u64(per_network) >= policy.network_rate_limit {
+        return Err(ApiError::RateLimited {
+            scope: "network",
+            retry_after_secs,
+        });
+    }
+    Ok(())
+}
+
+/// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
+fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
+    let commitment = v.commitment().as_bytes();
+    let stamp = v
+        .report()
+        .message
+        .stamp
+        .to_bytes()
+        .map_err(|e| ApiError::Internal(format!("stamp encoding: {e}")))?;
+    let mut buf = Vec::with_capacity(commitment.len() + stamp.len());
+    buf.extend_from_slice(commitment);
+    buf.extend_from_slice(&stamp);
+    Ok((sha256_hex(&buf), b64(commitment), b64(&stamp)))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    service: ServiceAuth,
+    ApiJson(sub): ApiJson<ReportSubmission>,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let result = intake(&state, &service, sub).await;
+    match &result {
+        Ok((_, r)) if r.duplicate => state.metrics.verdict("duplicate", "duplicate"),
+        Ok(_) => state.metrics.verdict("accepted", "ok"),
+        Err(e) => state.metrics.verdict("rejected", e.code()),
+    }
+    result
+}
+
+async fn intake(
+    state: &AppState,
+    service: &ServiceAuth,
+    sub: ReportSubmission,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let network = service.network.as_str();
+    let report = parse_report(sub.report)?;
+    if report.reporter != sub.reporter {
+        return Err(ApiError::unprocessable(
+            "reporter_mismatch",
+            "the report's reporter is not the reporter this service asserts",
+        ));
+    }
+    if report.message.context.network() != network {
+        return Err(ApiError::Forbidden {
+            code: "wrong_network",
+            message: "the reported message is not from this service token's network".into(),
+        });
+    }
+    let policy = keys::load_policy(&state.db, network).await?;
+    if let Some(c) = &sub.category
+        && !policy.categories.is_empty()
+        && !policy.categories.contains(c)
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_category",
+            format!("category {c:?} is not one of the network's categories"),
+        ));
+    }
+    let now = now_ms();
+    check_rate_limits(state, network, &sub.reporter, &policy, now).await?;
+    let ring = keys::load_ring(&state.db, &state.server_key, network, policy.key_grace_ms).await?;
+    // Verify completely before anything is written.
+    let verified = verify_report(report, &ring, &policy.report_policy(), to_u64(now))
+        .map_err(|e| ApiError::from_protocol(&e))?;
+    store(
+        state,
+        network,
+        sub.category.as_deref(),
+        &policy,
+        &verified,
+        now,
+    )
+    .await
+}
+
+async fn store(
+    state: &AppState,
+    network: &str,
+    category: Option<&str>,
+    policy: &Policy,
+    verified: &VerifiedReport,
+    now: i64,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let report = verified.report();
+    let ctx = verified.context();
+    let (gkey, commitment_b64, stamp_b64) = group_key(verified)?;
+    let evidence_plain = serde_json::to_vec(report)
+        .map_err(|e| ApiError::Internal(format!("evidence encoding: {e}")))?;
+    let evidence_plain = zeroize::Zeroizing::new(evidence_plain);
+
+    let mut tx = state.db.begin().await?;
+    sqlx::query("INSERT INTO rate_events (id, network_id, reporter, at) VALUES ($1, $2, $3, $4)")
+        .bind(new_id("rev")?)
+        .bind(network)
+        .bind(&report.reporter)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
+         message_id, message_ts, state, category, report_count, first_reported_at, \
+         last_reported_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, 0, $11, $11, $11) \
+         ON CONFLICT (network_id, group_key) DO NOTHING",
+    )
+    .bind(new_id("case")?)
+    .bind(network)
+    .bind(&gkey)
+    .bind(&commitment_b64)
+    .bind(&stamp_b64)
+    .bind(i64::from(verified.key_id().0))
+    .bind(ctx.sender())
+    .bind(ctx.message_id())
+    .bind(to_i64(ctx.timestamp_ms()))
+    .bind(category.map(str::to_owned))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let case_id: String =
+        sqlx::query("SELECT id FROM cases WHERE network_id = $1 AND group_key = $2")
+            .bind(network)
+            .bind(&gkey)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+    let new_reporter = sqlx::query(
+        "INSERT INTO case_reporters (case_id, reporter, first_reported_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (case_id, reporter) DO NOTHING",
+    )
+    .bind(&case_id)
+    .bind(&report.reporter)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let report_id = if new_reporter {
+        let report_id = new_id("rep")?;
+        sqlx::query(
+            "INSERT INTO reports (id, case_id, network_id, reporter, reason, category, \
+             earlier_count, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&report_id)
+        .bind(&case_id)
+        .bind(network)
+        .bind(&report.reporter)
+        .bind(&report.reason)
+        .bind(category.map(str::to_owned))
+        .bind(i64::try_from(report.earlier.len()).unwrap_or(i64::MAX))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let evidence_id = new_id("evd")?;
+        let sealed = seal::seal(
+            &state.server_key,
+            EVIDENCE_SEAL_PURPOSE,
+            &evidence_seal_context(&evidence_id, &case_id),
+            &evidence_plain,
+        )?;
+        sqlx::query(
+            "INSERT INTO evidence (id, case_id, report_id, sealed, created_at, purge_after) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&evidence_id)
+        .bind(&case_id)
+        .bind(&report_id)
+        .bind(sealed)
+        .bind(now)
+        .bind(now.saturating_add(to_i64(policy.evidence_retention_ms)))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
+             updated_at = $2, category = COALESCE(category, $3) WHERE id = $1",
+        )
+        .bind(&case_id)
+        .bind(now)
+        .bind(category.map(str::to_owned))
+        .execute(&mut *tx)
+        .await?;
+        report_id
+    } else {
+        sqlx::query("SELECT id FROM reports WHERE case_id = $1 AND reporter = $2")
+            .bind(&case_id)
+            .bind(&report.reporter)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?
+    };
+    let count: i64 = sqlx::query("SELECT report_count FROM cases WHERE id = $1")
+        .bind(&case_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("report_count")?;
+    tx.commit().await?;
+    if new_reporter {
+        tracing::info!(%case_id, %report_id, network, "report accepted");
+    }
+    let status = if new_reporter {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(ReportReceipt {
+            verdict: "accepted".into(),
+            case_id,
+            report_id,
+            duplicate: !new_reporter,
+            report_count: to_u64(count),
+        }),
+    ))
+}
+
+/// The `seal` context binding an evidence blob to its row: `be32(len(id)) ‖ id ‖ case_id`.
+pub fn evidence_seal_context(evidence_id: &str, case_id: &str) -> Vec<u8> {
+    let mut c = Vec::with_capacity(4 + evidence_id.len() + case_id.len());
+    c.extend_from_slice(&(evidence_id.len() as u32).to_be_bytes());
+    c.extend_from_slice(evidence_id.as_bytes());
+    c.extend_from_slice(case_id.as_bytes());
+    c
 }
