@@ -63,6 +63,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Serve `router(state)` on `listener` until `shutdown` resolves, then stop accepting connections
+/// and finish in-flight requests (graceful shutdown).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 async fn fallback() -> ApiError {
     ApiError::NotFound("route")
 }

@@ -3,7 +3,7 @@
 use clap::Parser as _;
 use report_server::bootstrap;
 use report_server::config::Cli;
-use report_server::{ApiError, AppState, db, router};
+use report_server::{ApiError, AppState, db, serve};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -20,6 +20,7 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), ApiError> {
     let config = Cli::parse().resolve()?;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     tracing::info!(?config, "starting");
@@ -55,8 +56,7 @@ async fn run() -> Result<(), ApiError> {
         .map_err(|e| ApiError::Config(e.to_string()))?;
     println!("report-server listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| ApiError::Internal(format!("server: {e}")))?;
     pool.close().await;
