@@ -22,6 +22,7 @@ fn seal_context(network: &str, key_id: u32) -> Vec<u8> {
 
 /// A network's policy row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// How long after its timestamp a message may be reported (ms).
     pub window_ms: u64,

@@ -1,0 +1,437 @@
+//! Shared test harness: databases (SQLite temp file; PostgreSQL database per test when
+//! `TEST_DATABASE_URL` is set), a configured server, a transport (router `oneshot` or real HTTP)
+//! and helpers that make franked messages through the server's own stamp endpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use franking_core::frank::{
+    Context, Report, ReportedMessage, SessionKey, Stamp, Suite, open, seal,
+};
+use http_body_util::BodyExt as _;
+use report_server::auth::{Role, issue_token};
+use report_server::bootstrap;
+use report_server::keys::{Policy, create_network};
+use report_server::seal::ServerKey;
+use report_server::{AppState, Limits, db, router};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let r: [u8; 6] = rand_bytes();
+    format!("{prefix}_{}_{n}_{}", std::process::id(), hex(&r))
+}
+
+fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).unwrap();
+    b
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A test database that removes itself on drop.
+pub struct TestDb {
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(unique("report-server-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}?mode=rwc", dir.join("test.db").display());
+        Self {
+            url,
+            dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server, or `None` (with a printed
+    /// line) when the variable is unset locally. Under `CI=true` a missing variable panics.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI");
+            }
+            eprintln!("skipping PostgreSQL test: TEST_DATABASE_URL is not set");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = unique("rs_test").to_lowercase();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let _ = sqlx::Connection::close(conn).await;
+        let url = replace_db_name(&admin_url, &name);
+        Some(Self {
+            url,
+            dir: None,
+            pg: Some((admin_url, name)),
+        })
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| i + scheme_end);
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop the database from a separate thread with its own runtime (Drop is sync).
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    if let Ok(mut c) =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Tokens of one network.
+#[derive(Clone)]
+pub struct NetTokens {
+    pub relay: String,
+    pub service: String,
+    pub moderator: String,
+}
+
+/// A running server configuration: state, router, tokens for networks `net1` and `net2`.
+pub struct Harness {
+    pub state: AppState,
+    pub app: Router,
+    pub admin: String,
+    pub net1: NetTokens,
+    pub net2: NetTokens,
+    pub db: TestDb,
+}
+
+pub async fn net_tokens(state: &AppState, net: &str) -> NetTokens {
+    let (_, relay) = issue_token(&state.db, Role::Relay, Some(net), "relay", None)
+        .await
+        .unwrap();
+    let (_, service) = issue_token(&state.db, Role::Service, Some(net), "svc", None)
+        .await
+        .unwrap();
+    let (_, moderator) = issue_token(&state.db, Role::Moderator, Some(net), "mod", None)
+        .await
+        .unwrap();
+    NetTokens {
+        relay: relay.secret.to_string(),
+        service: service.secret.to_string(),
+        moderator: moderator.secret.to_string(),
+    }
+}
+
+pub async fn state_for(db: &TestDb, key: ServerKey, limits: Limits) -> AppState {
+    let (pool, backend) = db::connect(&db.url, 8).await.unwrap();
+    bootstrap::check_server_key(&pool, &key).await.unwrap();
+    AppState::new(pool, backend, key, limits)
+}
+
+pub async fn harness_with(db: TestDb, limits: Limits) -> Harness {
+    let key = ServerKey::generate().unwrap();
+    let state = state_for(&db, key, limits).await;
+    for n in ["net1", "net2"] {
+        create_network(&state.db, &state.server_key, n, n, &Policy::default())
+            .await
+            .unwrap();
+    }
+    let admin = bootstrap::issue_admin(&state.db, "test-admin")
+        .await
+        .unwrap()
+        .to_string();
+    let net1 = net_tokens(&state, "net1").await;
+    let net2 = net_tokens(&state, "net2").await;
+    Harness {
+        app: router(state.clone()),
+        state,
+        admin,
+        net1,
+        net2,
+        db,
+    }
+}
+
+pub async fn harness() -> Harness {
+    harness_with(TestDb::sqlite(), Limits::default()).await
+}
+
+/// How requests reach the server.
+#[derive(Clone)]
+pub enum Transport {
+    /// `tower::ServiceExt::oneshot` on the router.
+    Router(Router),
+    /// Real HTTP/1.1 over TCP (hyper client).
+    Http(SocketAddr),
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Transport {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        let (status, headers, bytes) = match self {
+            Transport::Router(app) => {
+                let resp = app
+                    .clone()
+                    .oneshot(b.body(Body::from(body)).unwrap())
+                    .await
+                    .unwrap();
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                (
+                    status,
+                    headers,
+                    resp.into_body().collect().await.unwrap().to_bytes(),
+                )
+            }
+            Transport::Http(addr) => {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                let req = b
+                    .header("host", addr.to_string())
+                    .body(http_body_util::Full::new(axum::body::Bytes::from(body)))
+                    .unwrap();
+                let resp = sender.send_request(req).await.unwrap();
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                (
+                    status,
+                    headers,
+                    resp.into_body().collect().await.unwrap().to_bytes(),
+                )
+            }
+        };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        match body {
+            Some(v) => {
+                self.raw(
+                    method,
+                    path,
+                    token,
+                    Some("application/json"),
+                    serde_json::to_vec(&v).unwrap(),
+                )
+                .await
+            }
+            None => self.raw(method, path, token, None, Vec::new()).await,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+}
+
+impl Harness {
+    pub fn t(&self) -> Transport {
+        Transport::Router(self.app.clone())
+    }
+}
+
+/// Start a real HTTP server for `state` on 127.0.0.1:0; returns its address and a shutdown sender.
+pub async fn spawn_http(
+    state: AppState,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(report_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    (addr, tx, handle)
+}
+
+pub fn now_ms() -> u64 {
+    report_server::util::now_ms() as u64
+}
+
+pub fn b64(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A franked message: sealed by a sender, stamped by the server (relay token), opened by the
+/// recipient — everything a recipient keeps for reporting.
+pub struct Franked {
+    pub message: ReportedMessage,
+}
+
+/// Seal `plaintext`, have the server stamp it for `ctx` with `relay`, open it, and return the
+/// reported-message form.
+pub async fn franked(
+    t: &Transport,
+    relay: &str,
+    ctx: Context,
+    plaintext: &[u8],
+) -> ReportedMessage {
+    let sk = SessionKey::generate().unwrap();
+    let body_ad = b"conversation-1";
+    let env = seal(Suite::default(), &sk, body_ad, plaintext).unwrap();
+    let r = t
+        .post(
+            "/v1/stamp",
+            Some(relay),
+            json!({
+                "suite": env.suite.id(),
+                "commitment": b64(env.commitment.as_bytes()),
+                "context": serde_json::to_value(&ctx).unwrap(),
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "stamp failed: {}", r.body);
+    let stamp: Stamp = serde_json::from_value(r.body["stamp"].clone()).unwrap();
+    let opened = open(&env, &sk, body_ad).unwrap();
+    ReportedMessage::new(&env, body_ad, &opened, ctx, stamp)
+}
+
+/// A direct-message context on `net` from `sender` to `recipient`, timestamped now.
+pub fn dm(net: &str, sender: &str, recipient: &str, message_id: &str) -> Context {
+    Context::direct(net, sender, recipient, now_ms(), message_id).unwrap()
+}
+
+pub fn report_json(
+    message: ReportedMessage,
+    reporter: &str,
+    earlier: Vec<ReportedMessage>,
+) -> Value {
+    serde_json::to_value(Report {
+        message,
+        reporter: reporter.to_owned(),
+        reason: "abusive".to_owned(),
+        earlier,
+    })
+    .unwrap()
+}
+
+pub fn submission(reporter: &str, report: Value) -> Value {
+    json!({ "reporter": reporter, "category": "spam", "report": report })
+}
+
+/// Count rows of a table (test-only dynamic SQL over a fixed table list).
+pub async fn count(state: &AppState, table: &str) -> i64 {
+    assert!(
+        [
+            "cases",
+            "reports",
+            "case_reporters",
+            "evidence",
+            "rate_events",
+            "audit_log",
+            "tokens",
+            "stamping_keys"
+        ]
+        .contains(&table)
+    );
+    use sqlx::Row as _;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM {table}"
+    )))
+    .fetch_one(&state.db)
+    .await
+    .unwrap()
+    .try_get::<i64, _>("n")
+    .unwrap()
+}
