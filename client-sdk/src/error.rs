@@ -95,6 +95,27 @@ pub enum Error {
         /// Index of the attachment in the message content.
         index: usize,
     },
+
+    /// The report server URL is not usable (`client_sdk::server`).
+    #[error("invalid server URL: {0}")]
+    InvalidServerUrl(String),
+
+    /// The report server could not be reached or answered something that is not its JSON API
+    /// (connection refused, TLS failure, timeout, unexpected body).
+    #[error("HTTP error: {0}")]
+    Http(String),
+
+    /// The report server refused the request; `code` is its stable machine-readable error code
+    /// (e.g. `commitment_mismatch`, `reporter_not_recipient`, `wrong_network`, `unauthorized`).
+    #[error("the server refused the request (HTTP {status}, {code}): {message}")]
+    Server {
+        /// HTTP status of the answer.
+        status: u16,
+        /// The server's error code.
+        code: String,
+        /// The server's human-readable message.
+        message: String,
+    },
 }
 
 /// Shorthand for results in this crate.

@@ -7,6 +7,7 @@
 //!   the delivered [`StampedEnvelope`], and report building ([`OpenedMessage::report`]).
 //! * [`moderation`] — offline report verification and attachment reconstruction.
 //! * [`keys`] — JSON key files for session and platform stamping keys (used by the CLI).
+//! * [`server`] — blocking HTTP client for the report server: relay stamping and report intake.
 //!
 //! The protocol types come from [`franking_core::frank`], re-exported as [`frank`].
 //!
@@ -19,6 +20,7 @@ mod error;
 pub mod keys;
 pub mod messaging;
 pub mod moderation;
+pub mod server;
 mod util;
 
 pub use attachment::{AttachmentKey, AttachmentRef};

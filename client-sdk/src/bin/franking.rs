@@ -14,6 +14,15 @@
 //! franking verify --platform-key platform.json --blob-dir blobs --in report.json
 //! ```
 //!
+//! With a report server (`report-server`), the relay and the platform backend are the server:
+//!
+//! ```text
+//! FRANKING_TOKEN=<relay token> franking stamp --server http://127.0.0.1:8080 --network dev \
+//!     --sender alice --recipient bob --message-id m1 --in sealed.json > delivered.json
+//! FRANKING_TOKEN=<service token> franking report --server http://127.0.0.1:8080 \
+//!     --reporter bob --reason spam --category spam --in opened.json      # prints case id, verdict
+//! ```
+//!
 //! Errors go to stderr with exit status 1 (`verify` also prints `{"valid":false,...}` on stdout).
 
 use std::fs::File;
@@ -28,6 +37,7 @@ use client_sdk::keys;
 use client_sdk::messaging::{
     Conversation, OpenChecks, OpenedMessage, StampedEnvelope, stamp_envelope,
 };
+use client_sdk::server::ServerClient;
 use client_sdk::{Error, MessageContent};
 use serde_json::{Value, json};
 
@@ -45,11 +55,13 @@ enum Command {
     Keygen(KeygenArgs),
     /// Sender: seal a message (text and attachments) into a franked envelope (JSON on stdout).
     Seal(SealArgs),
-    /// Platform relay: stamp a sealed envelope with a local platform key and a context.
+    /// Platform relay: stamp a sealed envelope with a local platform key (or, with --server, by the
+    /// report server) and a context.
     Stamp(StampArgs),
     /// Recipient: open a stamped envelope (refusing anything that does not verify) and its attachments.
     Open(OpenArgs),
-    /// Recipient: build an abuse report from an opened message (and earlier ones).
+    /// Recipient: build an abuse report from an opened message (and earlier ones); with --server,
+    /// submit it to the report server.
     Report(ReportArgs),
     /// Report server / moderator: verify a report offline with the platform key.
     Verify(VerifyArgs),
@@ -114,11 +126,51 @@ struct SealArgs {
     out: Option<PathBuf>,
 }
 
+/// Talking to a report server instead of working offline.
+#[derive(Args)]
+struct ServerArgs {
+    /// Report server base URL (http:// or https://), e.g. http://127.0.0.1:8080. Without it the
+    /// command works offline.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// Bearer token for --server: a relay token for `stamp`, a service token for `report`. Prefer
+    /// the FRANKING_TOKEN environment variable, which keeps the token out of process lists.
+    #[arg(
+        long,
+        env = "FRANKING_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+    /// Timeout for the whole request to --server, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    timeout_secs: u64,
+}
+
+impl ServerArgs {
+    /// The client for --server, if given (then a token is required).
+    fn client(&self) -> CliResult<Option<ServerClient>> {
+        let Some(url) = &self.server else {
+            return Ok(None);
+        };
+        let token = self.token.as_deref().ok_or_else(|| {
+            CliError::Usage("--server needs a token: --token or FRANKING_TOKEN".into())
+        })?;
+        let timeout = std::time::Duration::from_secs(self.timeout_secs.max(1));
+        Ok(Some(ServerClient::with_timeout(url, token, timeout)?))
+    }
+}
+
 #[derive(Args)]
 struct StampArgs {
-    /// Platform key file written by `franking keygen platform`.
-    #[arg(long)]
-    platform_key: PathBuf,
+    /// Platform key file written by `franking keygen platform` (offline stamping; not with
+    /// --server).
+    #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+    platform_key: Option<PathBuf>,
+    /// Stamp through the report server's relay endpoint (POST /v1/stamp) with a relay token: only
+    /// the suite, the commitment and the context are sent. The network must be the token's.
+    #[command(flatten)]
+    remote: ServerArgs,
     /// Network (platform) id asserted in the context.
     #[arg(long)]
     network: String,
@@ -181,13 +233,21 @@ struct ReportArgs {
     /// Reason or category.
     #[arg(long, default_value = "")]
     reason: String,
+    /// Report category from the network's policy (e.g. spam, harassment); with --server only.
+    #[arg(long, requires = "server")]
+    category: Option<String>,
+    /// Submit the report to the report server (POST /v1/reports) with the network's service token,
+    /// which asserts --reporter; prints the server's answer (case id, verdict) instead of the
+    /// report. A refusal exits 1 with the server's error code in brackets on stderr.
+    #[command(flatten)]
+    remote: ServerArgs,
     /// An earlier opened message of the same conversation (output of `open`), repeatable, oldest first.
     #[arg(long)]
     earlier: Vec<PathBuf>,
     /// Input: the output of `open` (or a bare opened message) as JSON; "-" or absent for stdin.
     #[arg(long = "in")]
     input: Option<PathBuf>,
-    /// Write the report JSON here instead of stdout.
+    /// Write the report JSON (with --server: the server's answer) here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -243,6 +303,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = match &e {
                 CliError::Sdk(Error::Core(c)) => format!(" [{}]", c.code()),
+                CliError::Sdk(Error::Server { code, .. }) => format!(" [{code}]"),
                 _ => String::new(),
             };
             eprintln!("franking: error: {e}{code}");
@@ -450,8 +511,7 @@ fn parse_envelope(text: &str) -> CliResult<Envelope> {
 }
 
 fn stamp(a: StampArgs) -> CliResult<()> {
-    let key_json = zeroize::Zeroizing::new(read_text(&a.platform_key)?);
-    let ring = KeyRing::new(keys::platform_key_from_json(&key_json)?, 0);
+    let remote = a.remote.client()?;
     let envelope = parse_envelope(&read_input(&a.input)?)?;
     let ctx = Context::new(
         a.network,
@@ -461,7 +521,15 @@ fn stamp(a: StampArgs) -> CliResult<()> {
         a.timestamp_ms.unwrap_or_else(now_ms),
         a.message_id,
     )?;
-    let delivered = stamp_envelope(&ring, envelope, ctx)?;
+    let delivered = match (&remote, &a.platform_key) {
+        (Some(client), _) => client.stamp(envelope, ctx)?,
+        (None, Some(path)) => {
+            let key_json = zeroize::Zeroizing::new(read_text(path)?);
+            let ring = KeyRing::new(keys::platform_key_from_json(&key_json)?, 0);
+            stamp_envelope(&ring, envelope, ctx)?
+        }
+        (None, None) => return Err(CliError::Usage("--platform-key or --server".into())),
+    };
     write_output(&a.out, &serde_json::to_value(&delivered)?)
 }
 
@@ -526,6 +594,7 @@ fn parse_opened(text: &str) -> CliResult<OpenedMessage> {
 }
 
 fn report(a: ReportArgs) -> CliResult<()> {
+    let remote = a.remote.client()?;
     let opened = parse_opened(&read_input(&a.input)?)?;
     let earlier = a
         .earlier
@@ -534,7 +603,13 @@ fn report(a: ReportArgs) -> CliResult<()> {
         .collect::<CliResult<Vec<_>>>()?;
     let earlier_refs: Vec<&OpenedMessage> = earlier.iter().collect();
     let report = opened.report(&a.reporter, &a.reason, &earlier_refs)?;
-    write_output(&a.out, &serde_json::to_value(&report)?)
+    match remote {
+        Some(client) => {
+            let receipt = client.submit_report(&a.reporter, a.category.as_deref(), &report)?;
+            write_output(&a.out, &serde_json::to_value(&receipt)?)
+        }
+        None => write_output(&a.out, &serde_json::to_value(&report)?),
+    }
 }
 
 fn verify(a: VerifyArgs) -> CliResult<()> {
