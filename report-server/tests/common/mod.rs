@@ -201,8 +201,19 @@ pub async fn harness_with(db: TestDb, limits: Limits) -> Harness {
     }
 }
 
+/// The default test database: SQLite, or PostgreSQL when `REPORT_SERVER_TESTS_ON_POSTGRES=1` and
+/// `TEST_DATABASE_URL` are both set (to run the router-level suite against PostgreSQL as well).
+pub async fn default_db() -> TestDb {
+    if std::env::var("REPORT_SERVER_TESTS_ON_POSTGRES").is_ok_and(|v| v == "1")
+        && let Some(db) = TestDb::postgres().await
+    {
+        return db;
+    }
+    TestDb::sqlite()
+}
+
 pub async fn harness() -> Harness {
-    harness_with(TestDb::sqlite(), Limits::default()).await
+    harness_with(default_db().await, Limits::default()).await
 }
 
 /// How requests reach the server.

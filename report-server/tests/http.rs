@@ -1,0 +1,289 @@
+//! Real-HTTP tests: the server bound to 127.0.0.1:0, driven with a hyper HTTP/1.1 client.
+//! Each scenario runs on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set (a fresh
+//! database per test, dropped afterwards). Without it the PostgreSQL variants print a line and
+//! skip locally; under `CI=true` they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use franking_core::frank::Context;
+use report_server::Limits;
+use report_server::seal::ServerKey;
+use serde_json::json;
+
+/// Stamp → report → duplicate → second reporter → admin views, over real HTTP.
+async fn full_flow(db: TestDb) {
+    let h = harness_with(db, Limits::default()).await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let t = Transport::Http(addr);
+    assert_eq!(t.get("/healthz", None).await.status, StatusCode::OK);
+    assert_eq!(t.get("/readyz", None).await.status, StatusCode::OK);
+    let ctx = Context::room(
+        "net1",
+        "alice",
+        "room",
+        vec!["bob".into(), "carol".into()],
+        now_ms(),
+        "m1",
+    )
+    .unwrap();
+    let m = franked(&t, &h.net1.relay, ctx, b"buy cheap watches").await;
+    let svc = Some(h.net1.service.as_str());
+    let r = t
+        .post(
+            "/v1/reports",
+            svc,
+            submission("bob", report_json(m.clone(), "bob", vec![])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let r = t
+        .post(
+            "/v1/reports",
+            svc,
+            submission("bob", report_json(m.clone(), "bob", vec![])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let r = t
+        .post(
+            "/v1/reports",
+            svc,
+            submission("carol", report_json(m.clone(), "carol", vec![])),
+        )
+        .await;
+    assert_eq!(r.body["case_id"], case.as_str());
+    assert_eq!(r.body["report_count"], 2);
+    // rejected report over HTTP: 422 with code, nothing stored
+    let mut bad = m.clone();
+    bad.plaintext = b"something else".to_vec();
+    let r = t
+        .post(
+            "/v1/reports",
+            svc,
+            submission("bob", report_json(bad, "bob", vec![])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "commitment_mismatch")
+    );
+    assert_eq!(count(&h.state, "reports").await, 2);
+    // malformed JSON over the wire
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            svc,
+            Some("application/json"),
+            b"{\"reporter\":".to_vec(),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "malformed"));
+    // admin: batch stamp after rotation, token listing
+    let r = t
+        .post(
+            "/v1/admin/networks/net1/keys/rotate",
+            Some(&h.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let items: Vec<_> = (0..3)
+        .map(|i| {
+            json!({
+                "suite": 2,
+                "commitment": b64(&[i as u8; 32]),
+                "context": serde_json::to_value(dm("net1", "a", "b", &format!("b{i}"))).unwrap(),
+            })
+        })
+        .collect();
+    let r = t
+        .post(
+            "/v1/stamp/batch",
+            Some(&h.net1.relay),
+            json!({ "items": items }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body["stamps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["key_id"] == 2)
+    );
+    let r = t.get("/v1/admin/tokens?network=net1", Some(&h.admin)).await;
+    assert_eq!(r.body["tokens"].as_array().unwrap().len(), 3);
+    let r = t.get("/metrics", None).await;
+    let text = r.body.as_str().unwrap();
+    assert!(text.contains("verdict=\"accepted\""));
+    assert!(text.contains("verdict=\"duplicate\""));
+    assert!(text.contains("reason=\"commitment_mismatch\""));
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn http_full_flow_sqlite() {
+    full_flow(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn http_full_flow_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        full_flow(db).await;
+    }
+}
+
+/// Two instances over one database (what scale-out does): a stamp from instance A is reported
+/// through instance B; a key rotated on B is used by A at once; a token revoked on A is refused by
+/// B; the dev bootstrap runs once; a wrong server key is refused at start-up; concurrent duplicate
+/// reports through both instances produce one case and one report.
+async fn two_instances(db: TestDb) {
+    let h = harness_with(db, Limits::default()).await;
+    let b_state = state_for(&h.db, (*h.state.server_key).clone(), Limits::default()).await;
+    let (addr_a, stop_a, ha) = spawn_http(h.state.clone()).await;
+    let (addr_b, stop_b, hb) = spawn_http(b_state.clone()).await;
+    let a = Transport::Http(addr_a);
+    let b = Transport::Http(addr_b);
+    let m = franked(&a, &h.net1.relay, dm("net1", "alice", "bob", "m1"), b"hi").await;
+    let r = b
+        .post(
+            "/v1/reports",
+            Some(&h.net1.service),
+            submission("bob", report_json(m.clone(), "bob", vec![])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = b
+        .post(
+            "/v1/admin/networks/net1/keys/rotate",
+            Some(&h.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let m2 = franked(&a, &h.net1.relay, dm("net1", "alice", "bob", "m2"), b"ho").await;
+    assert_eq!(m2.stamp.key_id.0, 2);
+    // concurrent reports of one message by one reporter through both instances
+    let s = submission("bob", report_json(m2.clone(), "bob", vec![]));
+    let (ra, rb) = tokio::join!(
+        a.post("/v1/reports", Some(&h.net1.service), s.clone()),
+        b.post("/v1/reports", Some(&h.net1.service), s.clone())
+    );
+    assert!(
+        ra.status.is_success() && rb.status.is_success(),
+        "{} {}",
+        ra.body,
+        rb.body
+    );
+    assert_eq!(ra.body["case_id"], rb.body["case_id"]);
+    assert_eq!(ra.body["report_count"], 1);
+    assert_eq!(rb.body["report_count"], 1);
+    assert_eq!(count(&h.state, "cases").await, 2);
+    assert_eq!(count(&h.state, "reports").await, 2);
+    // revoke on A, refused on B
+    let r = a
+        .post(
+            "/v1/admin/tokens",
+            Some(&h.admin),
+            json!({ "role": "relay", "network": "net1", "subject": "tmp" }),
+        )
+        .await;
+    let (id, tok) = (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["token"].as_str().unwrap().to_owned(),
+    );
+    franked(&b, &tok, dm("net1", "a", "b", "x"), b"x").await;
+    a.call(
+        Method::DELETE,
+        &format!("/v1/admin/tokens/{id}"),
+        Some(&h.admin),
+        None,
+    )
+    .await;
+    let r = b.post("/v1/stamp", Some(&tok), json!({})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // dev bootstrap: exactly one instance does it
+    let first = report_server::bootstrap::dev_bootstrap(&h.state.db, &h.state.server_key)
+        .await
+        .unwrap();
+    let second = report_server::bootstrap::dev_bootstrap(&b_state.db, &b_state.server_key)
+        .await
+        .unwrap();
+    assert!(first.is_some() && second.is_none());
+    // a third instance with a different server key is refused at start-up
+    let (pool, _) = report_server::db::connect(&h.db.url, 2).await.unwrap();
+    let err = report_server::bootstrap::check_server_key(&pool, &ServerKey::generate().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+    assert!(err.to_string().contains("server key does not match"));
+    pool.close().await;
+    stop_a.send(()).unwrap();
+    stop_b.send(()).unwrap();
+    ha.await.unwrap().unwrap();
+    hb.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn http_two_instances_sqlite() {
+    two_instances(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn http_two_instances_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        two_instances(db).await;
+    }
+}
+
+/// Graceful shutdown: a request in flight when shutdown starts still completes; new connections
+/// are refused afterwards.
+#[tokio::test]
+async fn http_graceful_shutdown_finishes_in_flight() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let h = harness().await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let payload = json!({
+        "suite": 2,
+        "commitment": b64(&[1u8; 32]),
+        "context": serde_json::to_value(dm("net1", "a", "b", "m")).unwrap(),
+    })
+    .to_string();
+    // Send the head of a request, start the shutdown, then send the body.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/stamp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         authorization: Bearer {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        h.net1.relay,
+        payload.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(payload.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut resp))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"key_id\":1"), "{resp}");
+    tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .expect("server stops after in-flight requests finish")
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
