@@ -65,7 +65,7 @@ impl ServerKey {
 
     /// The base64url encoding (for writing the dev key file). Secret.
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(URL_SAFE_NO_PAD.encode(&*self.0))
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0.as_slice()))
     }
 
     fn cipher(&self) -> Result<Aes256CtrBlake3, ApiError> {
