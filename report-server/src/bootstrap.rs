@@ -166,11 +166,20 @@ pub async fn dev_bootstrap(
 }
 
 /// Issue an admin token without the dev bootstrap (production first start; used by the
-/// `--issue-admin-token` path of the binary and by tests).
+/// `--issue-admin-token` flag of the binary and by tests).
 pub async fn issue_admin(
     db: &AnyPool,
     subject: &str,
 ) -> Result<zeroize::Zeroizing<String>, ApiError> {
-    let (_, t) = issue_token(db, Role::Admin, None, subject, None).await?;
+    let (id, t) = issue_token(db, Role::Admin, None, subject, None).await?;
+    crate::audit::record(
+        db,
+        "cli",
+        "token.issue",
+        &format!("token:{id}"),
+        None,
+        serde_json::json!({ "role": "admin", "subject": subject }),
+    )
+    .await?;
     Ok(t.secret)
 }

@@ -77,6 +77,11 @@ pub struct Cli {
     /// Log filter (tracing-subscriber EnvFilter syntax) [default: info].
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+
+    /// Issue a new admin token for SUBJECT, print it once, and exit (how production gets its first
+    /// admin token; runs the migrations first).
+    #[arg(long, value_name = "SUBJECT")]
+    pub issue_admin_token: Option<String>,
 }
 
 impl core::fmt::Debug for Cli {
@@ -116,6 +121,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Log filter.
     pub log: String,
+    /// `--issue-admin-token SUBJECT`: issue a token and exit.
+    pub issue_admin_token: Option<String>,
 }
 
 impl core::fmt::Debug for Config {
@@ -244,6 +251,7 @@ impl Cli {
             limits,
             db_max_connections,
             log,
+            issue_admin_token: self.issue_admin_token,
         })
     }
 }

@@ -34,6 +34,13 @@ async fn run() -> Result<(), ApiError> {
     }
     let (pool, backend) = db::connect(&config.database_url, config.db_max_connections).await?;
     bootstrap::check_server_key(&pool, &server_key).await?;
+    if let Some(subject) = &config.issue_admin_token {
+        let token = bootstrap::issue_admin(&pool, subject).await?;
+        // Printed once to stdout for the operator; never logged.
+        println!("admin token for {subject:?}: {}", &*token);
+        pool.close().await;
+        return Ok(());
+    }
     if !config.production
         && let Some(t) = bootstrap::dev_bootstrap(&pool, &server_key).await?
     {
@@ -48,6 +55,7 @@ async fn run() -> Result<(), ApiError> {
         println!("  moderator token: {}", &*t.moderator);
     }
     let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone());
+    let _retention = report_server::retention::spawn_from_env(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ApiError::Config(format!("cannot listen on {}: {e}", config.listen)))?;

@@ -98,6 +98,17 @@ pub fn parse_report(v: serde_json::Value) -> Result<Report, ApiError> {
     serde_json::from_value(v).map_err(|e| ApiError::malformed(format!("report: {e}")))
 }
 
+/// Reports whose messages hold more than this many bytes are verified on the blocking pool.
+const BLOCKING_VERIFY_BYTES: usize = 64 * 1024;
+
+fn report_size(r: &Report) -> usize {
+    r.message.plaintext.len() + r.earlier.iter().map(|e| e.plaintext.len()).sum::<usize>()
+}
+
+/// One intake in this many also deletes the network's rate events older than the window (keeps
+/// the table small without a background job; any instance may do it).
+const RATE_EVENT_GC_ONE_IN: u8 = 32;
+
 async fn check_rate_limits(
     state: &AppState,
     network: &str,
@@ -199,9 +210,19 @@ async fn intake(
     let now = now_ms();
     check_rate_limits(state, network, &sub.reporter, &policy, now).await?;
     let ring = keys::load_ring(&state.db, &state.server_key, network, policy.key_grace_ms).await?;
-    // Verify completely before anything is written.
-    let verified = verify_report(report, &ring, &policy.report_policy(), to_u64(now))
-        .map_err(|e| ApiError::from_protocol(&e))?;
+    // Verify completely before anything is written. Large reports (long plaintexts, many earlier
+    // messages) are hashed on the blocking pool so they do not stall the async workers.
+    let report_policy = policy.report_policy();
+    let verified = if report_size(&report) > BLOCKING_VERIFY_BYTES {
+        tokio::task::spawn_blocking(move || {
+            verify_report(report, &ring, &report_policy, to_u64(now))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("verification task: {e}")))?
+    } else {
+        verify_report(report, &ring, &report_policy, to_u64(now))
+    }
+    .map_err(|e| ApiError::from_protocol(&e))?;
     store(
         state,
         network,
@@ -256,6 +277,13 @@ async fn store(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    if crate::util::random_bytes::<1>()?[0] % RATE_EVENT_GC_ONE_IN == 0 {
+        sqlx::query("DELETE FROM rate_events WHERE network_id = $1 AND at <= $2")
+            .bind(network)
+            .bind(now.saturating_sub(to_i64(policy.rate_window_ms)))
+            .execute(&mut *tx)
+            .await?;
+    }
     let case_id: String =
         sqlx::query("SELECT id FROM cases WHERE network_id = $1 AND group_key = $2")
             .bind(network)
