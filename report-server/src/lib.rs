@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod metrics;
+pub mod retention;
 pub mod routes;
 pub mod seal;
 pub mod state;

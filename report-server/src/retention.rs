@@ -1,0 +1,205 @@
+//! Evidence retention: purge the sealed evidence of cases that were closed (resolved or dismissed)
+//! longer ago than their network's `evidence_retention_ms`.
+//!
+//! * **What a purge does**: the evidence row is kept (so the case still shows that evidence
+//!   existed, which report it belonged to and when it was purged) but its `sealed` column is
+//!   overwritten with the empty string and `purged_at` is set. The decrypted content is gone for
+//!   good; a reopened case keeps whatever was not purged yet.
+//! * **Which cases**: state `resolved` or `dismissed` with `resolved_at` (the close time of both)
+//!   at or before `now_ms - evidence_retention_ms` of the case's network, using the policy as it is
+//!   at purge time. Open and assigned cases are never touched.
+//! * **Safe with several instances**: each case is purged in its own transaction that first
+//!   re-checks the case under a row lock (`UPDATE cases ... WHERE state IN ('resolved',
+//!   'dismissed') AND resolved_at <= ...`), so a concurrent reopen either commits first (the purge
+//!   then skips the case) or waits for the purge. The evidence update only touches rows with
+//!   `purged_at IS NULL`, so running twice (or on two instances at once) purges each row once.
+//! * Every run writes one `retention.run` audit entry with its counts; each purged case gets an
+//!   `evidence.purge` entry (target `case:<id>`, so it appears in the case's audit log).
+//!
+//! Physical erasure: PostgreSQL keeps old row versions until VACUUM and SQLite keeps freed pages
+//! unless `secure_delete` is on; the purged blobs are still ciphertext under the server key.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::{AnyPool, Row as _};
+
+use crate::audit;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Default interval of the periodic purge task.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+/// Environment variable overriding the interval in seconds (`0` disables the task).
+pub const INTERVAL_ENV: &str = "FRANKING_RETENTION_INTERVAL_SECS";
+/// Audit actor of the periodic task.
+pub const SYSTEM_ACTOR: &str = "system:retention";
+/// Cases examined per batch.
+const BATCH: i64 = 500;
+
+/// Counts of one purge run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PurgeOutcome {
+    /// The time the run used as "now" (ms since the epoch).
+    pub now_ms: i64,
+    /// Cases whose evidence was purged in this run.
+    pub cases: u64,
+    /// Evidence rows purged in this run.
+    pub evidence_purged: u64,
+}
+
+/// Purge the evidence of every case closed more than its network's retention before `now_ms`.
+/// Idempotent; `actor` is recorded in the audit log.
+pub async fn purge_expired(
+    db: &AnyPool,
+    now_ms: i64,
+    actor: &str,
+) -> Result<PurgeOutcome, ApiError> {
+    let mut out = PurgeOutcome {
+        now_ms,
+        ..PurgeOutcome::default()
+    };
+    // Cases already looked at in this run (skipped ones must not be picked again forever).
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let rows = sqlx::query(
+            "SELECT c.id, c.network_id, c.resolved_at FROM cases c \
+             JOIN network_policies p ON p.network_id = c.network_id \
+             WHERE c.state IN ('resolved', 'dismissed') AND c.resolved_at IS NOT NULL \
+               AND c.resolved_at <= $1 - p.evidence_retention_ms \
+               AND EXISTS (SELECT 1 FROM evidence e WHERE e.case_id = c.id AND e.purged_at IS NULL) \
+             ORDER BY c.resolved_at, c.id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(BATCH)
+        .fetch_all(db)
+        .await?;
+        let mut progressed = false;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            progressed = true;
+            let network: String = row.try_get("network_id")?;
+            let n = purge_case(db, &id, &network, now_ms, actor).await?;
+            if n > 0 {
+                out.cases += 1;
+                out.evidence_purged += n;
+            }
+        }
+        if !progressed || (rows.len() as i64) < BATCH {
+            break;
+        }
+    }
+    audit::record(
+        db,
+        actor,
+        "retention.run",
+        "retention",
+        None,
+        json!({ "now_ms": now_ms, "cases": out.cases, "evidence_purged": out.evidence_purged }),
+    )
+    .await?;
+    if out.evidence_purged > 0 {
+        tracing::info!(
+            cases = out.cases,
+            evidence = out.evidence_purged,
+            "retention purged evidence"
+        );
+    }
+    Ok(out)
+}
+
+/// Purge one case's evidence if (re-checked under the case's row lock) it is still closed and past
+/// retention. Returns the number of evidence rows purged.
+async fn purge_case(
+    db: &AnyPool,
+    case_id: &str,
+    network: &str,
+    now_ms: i64,
+    actor: &str,
+) -> Result<u64, ApiError> {
+    let mut tx = db.begin().await?;
+    // A no-op write: locks the case row (PostgreSQL) / takes the write lock (SQLite) and re-checks
+    // the conditions against the committed state.
+    let still = sqlx::query(
+        "UPDATE cases SET updated_at = updated_at \
+         WHERE id = $1 AND state IN ('resolved', 'dismissed') AND resolved_at IS NOT NULL \
+           AND resolved_at <= $2 - (SELECT p.evidence_retention_ms FROM network_policies p \
+                                    WHERE p.network_id = cases.network_id)",
+    )
+    .bind(case_id)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if still == 0 {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let purged = sqlx::query(
+        "UPDATE evidence SET sealed = '', purged_at = $2 WHERE case_id = $1 AND purged_at IS NULL",
+    )
+    .bind(case_id)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if purged > 0 {
+        audit::record(
+            &mut *tx,
+            actor,
+            "evidence.purge",
+            &format!("case:{case_id}"),
+            Some(network),
+            json!({ "evidence_purged": purged, "now_ms": now_ms }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(purged)
+}
+
+/// The periodic interval from [`INTERVAL_ENV`] (default [`DEFAULT_INTERVAL`]; `0` = disabled;
+/// an unparsable value falls back to the default with a warning).
+pub fn interval_from_env() -> Option<Duration> {
+    match std::env::var(INTERVAL_ENV) {
+        Err(_) => Some(DEFAULT_INTERVAL),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(0) => None,
+            Ok(s) => Some(Duration::from_secs(s)),
+            Err(_) => {
+                tracing::warn!(value = %v, "{INTERVAL_ENV} is not a number of seconds; using default");
+                Some(DEFAULT_INTERVAL)
+            }
+        },
+    }
+}
+
+/// Start the periodic purge task (first run one interval after start). Errors are logged and the
+/// task carries on; several instances may run it at once (see the module docs).
+pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    let every = every.max(Duration::from_millis(10));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = crate::util::now_ms();
+            if let Err(e) = purge_expired(&state.db, now, SYSTEM_ACTOR).await {
+                tracing::warn!(error = %e, "retention run failed");
+            }
+        }
+    })
+}
+
+/// [`spawn`] with [`interval_from_env`]; `None` if disabled.
+pub fn spawn_from_env(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let every = interval_from_env()?;
+    tracing::info!(
+        interval_secs = every.as_secs(),
+        "evidence retention task started"
+    );
+    Some(spawn(state, every))
+}
