@@ -1,0 +1,345 @@
+//! An in-process report server for end-to-end tests, reached over real HTTP on 127.0.0.1.
+//!
+//! [`TestServer::start`] runs `report_server::serve` on its own thread and tokio runtime (so the
+//! test itself can use blocking clients such as `client_sdk::server::ServerClient`) against a
+//! [`TestDb`]: a SQLite file in a fresh temporary directory, or a fresh PostgreSQL database created
+//! on the `TEST_DATABASE_URL` server and dropped again afterwards. [`databases`] gives every backend
+//! a test should run on. The only admin secret is issued through the library
+//! (`bootstrap::issue_admin`); everything else goes through the HTTP API.
+//!
+//! This file is also compiled into `client-sdk/tests/cli_server.rs` (via `#[path]`), so it depends
+//! only on report-server, tokio, sqlx, serde_json and ureq.
+#![allow(clippy::expect_used, dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name unique to this process and call (for temp dirs and databases).
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{n}_{nanos:08x}", std::process::id())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// A test database that removes itself on drop.
+pub struct TestDb {
+    /// `sqlite:...` or `postgres://...` URL of the database.
+    pub url: String,
+    /// `sqlite` or `postgres`, for messages.
+    pub backend: &'static str,
+    dir: Option<PathBuf>,
+    pg: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.backend)
+    }
+}
+
+impl TestDb {
+    /// A SQLite database file in a fresh temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(unique("franking-e2e"));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite:{}?mode=rwc", dir.join("test.db").display());
+        Self {
+            url,
+            backend: "sqlite",
+            dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A fresh database on the `TEST_DATABASE_URL` PostgreSQL server, or `None` (after printing a
+    /// line) when the variable is unset. Under `CI=true` a missing variable panics: CI must run
+    /// the PostgreSQL tests, not skip them.
+    pub fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL end-to-end tests must run in CI"
+            );
+            eprintln!("skipping the PostgreSQL run: TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = unique("franking_e2e").to_lowercase();
+        block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut conn)
+                .await
+                .expect("CREATE DATABASE");
+            let _ = sqlx::Connection::close(conn).await;
+        });
+        Some(Self {
+            url: replace_db_name(&admin_url, &name),
+            backend: "postgres",
+            dir: None,
+            pg: Some((admin_url, name)),
+        })
+    }
+}
+
+/// `url` with its database name replaced by `name` (query string kept).
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| i + scheme_end);
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((admin, name)) = self.pg.take() {
+            // Own thread and runtime: Drop may run inside (or outside) any runtime.
+            let _ = std::thread::spawn(move || {
+                block_on(async move {
+                    if let Ok(mut c) =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Every database a test should run on: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is
+/// set (and required under `CI=true`).
+pub fn databases() -> Vec<TestDb> {
+    let mut v = vec![TestDb::sqlite()];
+    v.extend(TestDb::postgres());
+    v
+}
+
+/// A report server running in-process on 127.0.0.1 (random port) until dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// A global admin token (issued through the library; everything else is made over HTTP).
+    pub admin: String,
+    /// Which database backs it.
+    pub backend: &'static str,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    // Dropped after the server thread has stopped (field order).
+    _db: TestDb,
+}
+
+impl TestServer {
+    /// Start a server on `db` (fresh server key, default limits, migrations run).
+    pub fn start(db: TestDb) -> Self {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(String, String)>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let url = db.url.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let key = report_server::seal::ServerKey::generate().expect("server key");
+                let (pool, backend) = report_server::db::connect(&url, 8)
+                    .await
+                    .expect("connect and migrate");
+                report_server::bootstrap::check_server_key(&pool, &key)
+                    .await
+                    .expect("server key check");
+                let admin = report_server::bootstrap::issue_admin(&pool, "e2e-admin")
+                    .await
+                    .expect("admin token");
+                let state = report_server::AppState::new(
+                    pool.clone(),
+                    backend,
+                    key,
+                    report_server::Limits::default(),
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                let addr = listener.local_addr().expect("local addr");
+                ready_tx
+                    .send((format!("http://{addr}"), admin.to_string()))
+                    .expect("report readiness");
+                report_server::serve(listener, state, async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .expect("serve");
+                pool.close().await;
+            });
+        });
+        let (url, admin) = ready_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the test server did not start");
+        Self {
+            url,
+            admin,
+            backend: db.backend,
+            shutdown: Some(stop_tx),
+            thread: Some(thread),
+            _db: db,
+        }
+    }
+
+    /// A JSON request with an optional bearer token; returns (status, JSON body or `Null`).
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let bytes = match &body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                serde_json::to_vec(v).expect("encode body")
+            }
+            None => Vec::new(),
+        };
+        let req = req.body(bytes).expect("request");
+        let mut resp = agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().expect("response body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body }
+    }
+
+    /// GET with a token.
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None)
+    }
+
+    /// POST JSON with a token.
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(body))
+    }
+
+    /// Create network `id` through the admin API (with `policy` if given), and a relay, a
+    /// service and a moderator token for it.
+    pub fn network(&self, id: &str, policy: Option<Value>) -> Network {
+        let mut body = json!({ "id": id });
+        if let Some(p) = policy {
+            body["policy"] = p;
+        }
+        let r = self.post("/v1/admin/networks", &self.admin, body);
+        assert_eq!(r.status, 201, "create network {id}: {}", r.body);
+        let token = |role: &str, subject: &str| {
+            let r = self.post(
+                "/v1/admin/tokens",
+                &self.admin,
+                json!({ "role": role, "network": id, "subject": subject }),
+            );
+            assert_eq!(r.status, 201, "issue {role} token: {}", r.body);
+            r.body["token"]
+                .as_str()
+                .expect("token in answer")
+                .to_owned()
+        };
+        Network {
+            id: id.to_owned(),
+            relay: token("relay", &format!("{id}-relay")),
+            service: token("service", &format!("{id}-backend")),
+            moderator: token("moderator", &format!("{id}-mod")),
+            moderator_name: format!("{id}-mod"),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// JSON body (`Null` if empty, a string if not JSON).
+    pub body: Value,
+}
+
+impl Resp {
+    /// The machine-readable error code of an error answer (`""` if none).
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A network created through the admin API, with one token per role.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// The network id.
+    pub id: String,
+    /// Relay token (stamping).
+    pub relay: String,
+    /// Service token (report intake; asserts the reporter).
+    pub service: String,
+    /// Moderator token.
+    pub moderator: String,
+    /// The moderator token's subject.
+    pub moderator_name: String,
+}
