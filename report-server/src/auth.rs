@@ -149,7 +149,24 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// Authenticate the request's bearer token (any role).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    lookup(state, &sha256_hex(token.as_bytes())).await
+}
+
+/// [`authenticate`] through the stamping-path cache (relay tokens only are cached).
+async fn authenticate_cached(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token.as_bytes());
+    if let Some(c) = state.stamp_cache.caller(&hash) {
+        return Ok(c);
+    }
+    let caller = lookup(state, &hash).await?;
+    if caller.role == Role::Relay {
+        state.stamp_cache.put_caller(&hash, caller.clone());
+    }
+    Ok(caller)
+}
+
+async fn lookup(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
     let now = now_ms();
     let row = sqlx::query(
         "SELECT t.id, t.token_hash, t.role, t.network_id, t.subject, t.expires_at, t.revoked_at, \
@@ -157,7 +174,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Api
          FROM tokens t LEFT JOIN networks n ON n.id = t.network_id \
          WHERE t.token_hash = $1",
     )
-    .bind(&hash)
+    .bind(hash)
     .fetch_optional(&state.db)
     .await?
     .ok_or(ApiError::Unauthorized)?;
@@ -189,7 +206,11 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Api
 }
 
 async fn require(parts: &Parts, state: &AppState, role: Role) -> Result<Caller, ApiError> {
-    let caller = authenticate(parts, state).await?;
+    let caller = if role == Role::Relay {
+        authenticate_cached(parts, state).await?
+    } else {
+        authenticate(parts, state).await?
+    };
     if caller.role != role {
         return Err(ApiError::forbidden(format!(
             "this endpoint needs a {} token",

@@ -66,6 +66,12 @@ pub struct Cli {
     #[arg(long, env = "FRANKING_MAX_BATCH", value_name = "N")]
     pub max_batch: Option<usize>,
 
+    /// Cache relay-token authentications and current stamping keys for this many milliseconds on
+    /// the stamping path (0 = off). A revoked relay token may stamp for up to this long on other
+    /// instances [default: 1000].
+    #[arg(long, env = "FRANKING_STAMP_CACHE_MS", value_name = "MS")]
+    pub stamp_cache_ms: Option<u64>,
+
     /// Maximum database connections in this instance's pool [default: 16].
     #[arg(long, env = "FRANKING_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
@@ -228,6 +234,11 @@ impl Cli {
                 .max_batch
                 .or(from_file(&file, "FRANKING_MAX_BATCH")?)
                 .unwrap_or(d.max_batch),
+            stamp_cache_ttl: Duration::from_millis(
+                self.stamp_cache_ms
+                    .or(from_file(&file, "FRANKING_STAMP_CACHE_MS")?)
+                    .unwrap_or(1000),
+            ),
         };
         let db_max_connections = self
             .db_max_connections

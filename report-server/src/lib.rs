@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+use crate::cache::StampCache;
 use crate::db::Backend;
 use crate::metrics::Metrics;
 use crate::seal::ServerKey;
@@ -18,6 +19,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Most items in one batch stamp request.
     pub max_batch: usize,
+    /// TTL of the stamping-path cache (relay authentications, current keys); zero = off.
+    pub stamp_cache_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -26,6 +29,7 @@ impl Default for Limits {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             max_batch: 1000,
+            stamp_cache_ttl: Duration::ZERO,
         }
     }
 }
@@ -43,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// Stamping-path cache (see [`crate::cache`]).
+    pub stamp_cache: Arc<StampCache>,
 }
 
 impl AppState {
@@ -53,6 +59,7 @@ impl AppState {
             backend,
             server_key: Arc::new(server_key),
             metrics: Arc::new(Metrics::new()),
+            stamp_cache: Arc::new(StampCache::new(limits.stamp_cache_ttl)),
             limits: Arc::new(limits),
         }
     }

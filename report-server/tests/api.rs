@@ -1197,3 +1197,83 @@ async fn endpoint_role_matrix() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The stamping-path cache (`--stamp-cache-ms`): bounded staleness for relay revocation and key
+/// rotation, and nothing cached for other roles.
+#[tokio::test]
+async fn stamp_cache_bounded_staleness() {
+    let ttl = std::time::Duration::from_millis(400);
+    let h = harness_with(
+        default_db().await,
+        Limits {
+            stamp_cache_ttl: ttl,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let t = h.t();
+    let a = Some(h.admin.as_str());
+    let r = t
+        .post(
+            "/v1/admin/tokens",
+            a,
+            json!({ "role": "relay", "network": "net1", "subject": "c" }),
+        )
+        .await;
+    let (id, tok) = (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["token"].as_str().unwrap().to_owned(),
+    );
+    let m = franked(&t, &tok, dm("net1", "a", "b", "m1"), b"x").await;
+    assert_eq!(m.stamp.key_id, KeyId(1));
+    t.call(Method::DELETE, &format!("/v1/admin/tokens/{id}"), a, None)
+        .await;
+    t.post("/v1/admin/networks/net1/keys/rotate", a, json!({}))
+        .await;
+    // Within the TTL: the cached authentication and key are still used.
+    let r = t
+        .post(
+            "/v1/stamp",
+            Some(&tok),
+            stamp_req(&dm("net1", "a", "b", "m2")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["stamp"]["key_id"], 1);
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    // After the TTL: revocation and rotation are in force.
+    let r = t
+        .post(
+            "/v1/stamp",
+            Some(&tok),
+            stamp_req(&dm("net1", "a", "b", "m3")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = t
+        .post(
+            "/v1/stamp",
+            Some(&h.net1.relay),
+            stamp_req(&dm("net1", "a", "b", "m4")),
+        )
+        .await;
+    assert_eq!(r.body["stamp"]["key_id"], 2);
+    // Other roles are never cached: a revoked service token fails at once.
+    let r = t
+        .post(
+            "/v1/admin/tokens",
+            a,
+            json!({ "role": "service", "network": "net1", "subject": "s" }),
+        )
+        .await;
+    let (sid, stok) = (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["token"].as_str().unwrap().to_owned(),
+    );
+    let r = t.post("/v1/reports", Some(&stok), json!({})).await;
+    assert_eq!(r.code(), "malformed");
+    t.call(Method::DELETE, &format!("/v1/admin/tokens/{sid}"), a, None)
+        .await;
+    let r = t.post("/v1/reports", Some(&stok), json!({})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

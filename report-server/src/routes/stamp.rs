@@ -100,6 +100,15 @@ fn parse_item(req: StampRequest, network: &str) -> Result<(Suite, Commitment, Co
     Ok((suite, Commitment(bytes), context))
 }
 
+async fn current_key(state: &AppState, network: &str) -> Result<StampKey, ApiError> {
+    if let Some(k) = state.stamp_cache.key(network) {
+        return Ok(k);
+    }
+    let key = keys::load_current(&state.db, &state.server_key, network).await?;
+    state.stamp_cache.put_key(network, key.clone());
+    Ok(key)
+}
+
 fn stamp_with(key: &StampKey, item: &(Suite, Commitment, Context)) -> Result<Stamp, ApiError> {
     key.stamp(item.0, &item.1, &item.2)
         .map_err(|e| ApiError::from_protocol(&e))
@@ -111,7 +120,7 @@ async fn stamp_one(
     ApiJson(req): ApiJson<StampRequest>,
 ) -> Result<Json<StampResponse>, ApiError> {
     let item = parse_item(req, &relay.network)?;
-    let key = keys::load_current(&state.db, &state.server_key, &relay.network).await?;
+    let key = current_key(&state, &relay.network).await?;
     let stamp = stamp_with(&key, &item)?;
     state.metrics.stamps_issued(&relay.network, 1);
     Ok(Json(StampResponse { stamp }))
@@ -136,7 +145,7 @@ async fn stamp_batch(
             parse_item(r, &relay.network).map_err(|e| prefixed(&format!("items[{i}]"), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let key = keys::load_current(&state.db, &state.server_key, &relay.network).await?;
+    let key = current_key(&state, &relay.network).await?;
     let stamps = items
         .iter()
         .map(|it| stamp_with(&key, it))
