@@ -114,7 +114,16 @@ fn seal_stamp_open_report_moderate_resolve() {
             "{backend}: the case view leaks the franking key"
         );
 
-        // Resolve; a second resolution is an invalid transition.
+        // The moderator takes the case, then resolves it; a second resolution is an invalid
+        // transition.
+        let taken = server.post(
+            &format!("/v1/cases/{}/assign", receipt.case_id),
+            &net.moderator,
+            json!({}),
+        );
+        assert_eq!(taken.status, 200, "{backend}: {}", taken.body);
+        assert_eq!(taken.body["state"], "assigned");
+        assert_eq!(taken.body["assignee"], net.moderator_name.as_str());
         let resolve = json!({ "action": "remove_content", "note": "threat of violence" });
         let path = format!("/v1/cases/{}/resolve", receipt.case_id);
         let done = server.post(&path, &net.moderator, resolve.clone());
@@ -136,6 +145,59 @@ fn seal_stamp_open_report_moderate_resolve() {
                 .any(|c| c["id"] == receipt.case_id.as_str()),
             "{backend}: {}",
             resolved.body
+        );
+    }
+}
+
+#[test]
+fn reports_of_one_message_group_into_one_case() {
+    for db in databases() {
+        let server = TestServer::start(db);
+        let backend = server.backend;
+        let net = server.network(&unique("net"), None);
+        let conv = conversation();
+        let service = ServerClient::new(&server.url, &net.service).unwrap();
+        let ctx = Context::room(
+            &net.id,
+            "alice",
+            "room-1",
+            vec!["bob".into(), "carol".into()],
+            now_ms(),
+            unique("msg"),
+        )
+        .unwrap();
+        let relay = ServerClient::new(&server.url, &net.relay).unwrap();
+        let delivered = relay
+            .stamp(conv.seal(&MessageContent::text("spam spam")).unwrap(), ctx)
+            .unwrap();
+        let mut receipts = Vec::new();
+        for me in ["bob", "carol"] {
+            let opened = conv.open(&delivered, &OpenChecks::recipient(me)).unwrap();
+            let report = opened.report(me, "spam", &[]).unwrap();
+            receipts.push(service.submit_report(me, Some("spam"), &report).unwrap());
+        }
+        assert_eq!(receipts[0].case_id, receipts[1].case_id, "{backend}");
+        assert_eq!(receipts[1].report_count, 2, "{backend}");
+        assert_ne!(receipts[0].report_id, receipts[1].report_id);
+        let case = server.get(
+            &format!("/v1/cases/{}", receipts[0].case_id),
+            &net.moderator,
+        );
+        assert_eq!(case.status, 200, "{}", case.body);
+        assert_eq!(case.body["report_count"], 2, "{backend}");
+        // (Reports received in the same millisecond are ordered by id: compare as a set.)
+        let mut reporters: Vec<&str> = case.body["reporters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        reporters.sort_unstable();
+        assert_eq!(reporters, ["bob", "carol"], "{backend}");
+        assert_eq!(
+            case.body["evidence"].as_array().unwrap().len(),
+            2,
+            "{backend}"
         );
     }
 }
