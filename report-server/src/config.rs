@@ -305,5 +305,16 @@ mod tests {
             ..Cli::default()
         };
         assert!(bad.resolve().is_err());
+        // Secrets never appear in Debug output (which is what the start-up log prints).
+        let secret = Cli {
+            server_key: Some("c2VjcmV0LXNlcnZlci1rZXktYnl0ZXMtMzItbG9uZyE".into()),
+            database_url: Some("postgres://u:hunter2@db/x".into()),
+            ..Cli::default()
+        };
+        let shown = format!("{secret:?} {:?}", secret.clone().resolve().unwrap());
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

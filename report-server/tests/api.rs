@@ -1277,3 +1277,81 @@ async fn stamp_cache_bounded_staleness() {
     let r = t.post("/v1/reports", Some(&stok), json!({})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn slow_requests_get_408_timeout() {
+    let h = harness_with(
+        default_db().await,
+        Limits {
+            request_timeout: std::time::Duration::from_millis(300),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let t = h.t();
+    let m = franked(&t, &h.net1.relay, dm("net1", "alice", "bob", "m1"), b"x").await;
+    // Hold the database's write lock so the intake transaction waits past the timeout.
+    let mut blocker = h.state.db.begin().await.unwrap();
+    match h.state.backend {
+        report_server::db::Backend::Sqlite => {
+            sqlx::query(
+                "INSERT INTO server_meta (name, value, created_at) VALUES ('lock', 'x', 0)",
+            )
+            .execute(&mut *blocker)
+            .await
+            .unwrap();
+        }
+        report_server::db::Backend::Postgres => {
+            sqlx::query("LOCK TABLE rate_events IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut *blocker)
+                .await
+                .unwrap();
+        }
+    }
+    let r = t
+        .post(
+            "/v1/reports",
+            Some(&h.net1.service),
+            submission("bob", report_json(m, "bob", vec![])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::REQUEST_TIMEOUT, "timeout")
+    );
+    blocker.rollback().await.unwrap();
+    // Nothing was stored by the timed-out request.
+    assert_eq!(count(&h.state, "reports").await, 0);
+}
+
+#[tokio::test]
+async fn rotate_key_ids_exhausted() {
+    let h = harness().await;
+    let t = h.t();
+    let a = Some(h.admin.as_str());
+    let r = t
+        .post(
+            "/v1/admin/networks/net1/keys/rotate",
+            a,
+            json!({ "key_id": u32::MAX }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = t
+        .post("/v1/admin/networks/net1/keys/rotate", a, json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "key_ids_exhausted")
+    );
+    // The failed rotation rolled back: key u32::MAX is still current.
+    let r = t.get("/v1/admin/networks/net1/keys", a).await;
+    let current: Vec<_> = r.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["status"] == "current")
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["key_id"], u64::from(u32::MAX));
+}

@@ -37,8 +37,8 @@ pub struct StampRequest {
     pub suite: u8,
     /// Commitment T, base64url without padding.
     pub commitment: String,
-    /// The platform context (franking-core JSON form).
-    pub context: serde_json::Value,
+    /// The platform context (franking-core JSON form; invalid contexts are 400 `malformed`).
+    pub context: Context,
 }
 
 /// A batch of stamp requests.
@@ -89,8 +89,7 @@ fn parse_item(req: StampRequest, network: &str) -> Result<(Suite, Commitment, Co
         .as_slice()
         .try_into()
         .map_err(|_| ApiError::malformed(format!("commitment must be {COMMITMENT_LEN} bytes")))?;
-    let context: Context = serde_json::from_value(req.context)
-        .map_err(|e| ApiError::malformed(format!("context: {e}")))?;
+    let context = req.context;
     if context.network() != network {
         return Err(ApiError::Forbidden {
             code: "wrong_network",
