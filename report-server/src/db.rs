@@ -51,6 +51,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0002_moderation_indexes.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            3,
+            Cow::Borrowed("rate counters"),
+            MigrationType::Simple,
+            include_str!("../migrations/0003_rate_counters.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

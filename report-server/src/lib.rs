@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod metrics;
+pub mod ratelimit;
 pub mod retention;
 pub mod routes;
 pub mod seal;

@@ -533,7 +533,7 @@ async fn report_rejections_write_nothing() {
         "reports",
         "case_reporters",
         "evidence",
-        "rate_events",
+        "rate_counters",
     ] {
         assert_eq!(
             count(&h.state, table).await,
@@ -1302,7 +1302,7 @@ async fn slow_requests_get_408_timeout() {
             .unwrap();
         }
         report_server::db::Backend::Postgres => {
-            sqlx::query("LOCK TABLE rate_events IN ACCESS EXCLUSIVE MODE")
+            sqlx::query("LOCK TABLE rate_counters IN ACCESS EXCLUSIVE MODE")
                 .execute(&mut *blocker)
                 .await
                 .unwrap();
@@ -1354,4 +1354,37 @@ async fn rotate_key_ids_exhausted() {
         .collect();
     assert_eq!(current.len(), 1);
     assert_eq!(current[0]["key_id"], u64::from(u32::MAX));
+}
+
+/// The sliding window ends: after `rate_window_ms` a limited reporter may submit again.
+#[tokio::test]
+async fn rate_limit_window_slides() {
+    let h = harness().await;
+    let t = h.t();
+    let a = Some(h.admin.as_str());
+    let svc = Some(h.net1.service.as_str());
+    let mut p = t.get("/v1/admin/networks/net1/policy", a).await.body;
+    p["reporter_rate_limit"] = json!(1);
+    p["rate_window_ms"] = json!(500);
+    let r = t
+        .call(Method::PUT, "/v1/admin/networks/net1/policy", a, Some(p))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let m = franked(&t, &h.net1.relay, dm("net1", "alice", "bob", "m1"), b"x").await;
+    let s = submission("bob", report_json(m, "bob", vec![]));
+    assert_eq!(
+        t.post("/v1/reports", svc, s.clone()).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        t.post("/v1/reports", svc, s.clone()).await.code(),
+        "rate_limited"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let r = t.post("/v1/reports", svc, s).await;
+    assert_eq!(
+        (r.status, r.body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert!(count(&h.state, "rate_counters").await >= 2);
 }

@@ -27,9 +27,9 @@ use crate::auth::ServiceAuth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::keys::{self, Policy};
-use crate::seal;
 use crate::state::AppState;
 use crate::util::{b64, new_id, now_ms, sha256_hex, to_i64, to_u64};
+use crate::{ratelimit, seal};
 
 /// `seal` purpose label for evidence blobs (context: `be32(len(evidence id)) ‖ evidence id ‖ case id`).
 pub const EVIDENCE_SEAL_PURPOSE: &str = "evidence";
@@ -105,50 +105,6 @@ fn report_size(r: &Report) -> usize {
     r.message.plaintext.len() + r.earlier.iter().map(|e| e.plaintext.len()).sum::<usize>()
 }
 
-/// One intake in this many also deletes the network's rate events older than the window (keeps
-/// the table small without a background job; any instance may do it).
-const RATE_EVENT_GC_ONE_IN: u8 = 32;
-
-async fn check_rate_limits(
-    state: &AppState,
-    network: &str,
-    reporter: &str,
-    policy: &Policy,
-    now: i64,
-) -> Result<(), ApiError> {
-    let since = now.saturating_sub(to_i64(policy.rate_window_ms));
-    let retry_after_secs = policy.rate_window_ms.div_ceil(1000);
-    let per_reporter: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM rate_events WHERE network_id = $1 AND reporter = $2 AND at > $3",
-    )
-    .bind(network)
-    .bind(reporter)
-    .bind(since)
-    .fetch_one(&state.db)
-    .await?
-    .try_get("n")?;
-    if to_u64(per_reporter) >= policy.reporter_rate_limit {
-        return Err(ApiError::RateLimited {
-            scope: "reporter",
-            retry_after_secs,
-        });
-    }
-    let per_network: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM rate_events WHERE network_id = $1 AND at > $2")
-            .bind(network)
-            .bind(since)
-            .fetch_one(&state.db)
-            .await?
-            .try_get("n")?;
-    if to_u64(per_network) >= policy.network_rate_limit {
-        return Err(ApiError::RateLimited {
-            scope: "network",
-            retry_after_secs,
-        });
-    }
-    Ok(())
-}
-
 /// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
 fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
     let commitment = v.commitment().as_bytes();
@@ -208,7 +164,7 @@ async fn intake(
         ));
     }
     let now = now_ms();
-    check_rate_limits(state, network, &sub.reporter, &policy, now).await?;
+    ratelimit::check(state, &policy, network, &sub.reporter, now).await?;
     let ring = keys::load_ring(&state.db, &state.server_key, network, policy.key_grace_ms).await?;
     // Verify completely before anything is written. Large reports (long plaintexts, many earlier
     // messages) are hashed on the blocking pool so they do not stall the async workers.
@@ -223,6 +179,7 @@ async fn intake(
         verify_report(report, &ring, &report_policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))?;
+    ratelimit::record(state, &policy, network, &verified.report().reporter, now).await?;
     store(
         state,
         network,
@@ -250,13 +207,6 @@ async fn store(
     let evidence_plain = zeroize::Zeroizing::new(evidence_plain);
 
     let mut tx = state.db.begin().await?;
-    sqlx::query("INSERT INTO rate_events (id, network_id, reporter, at) VALUES ($1, $2, $3, $4)")
-        .bind(new_id("rev")?)
-        .bind(network)
-        .bind(&report.reporter)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
          message_id, message_ts, state, category, report_count, first_reported_at, \
@@ -277,13 +227,6 @@ async fn store(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    if crate::util::random_bytes::<1>()?[0] % RATE_EVENT_GC_ONE_IN == 0 {
-        sqlx::query("DELETE FROM rate_events WHERE network_id = $1 AND at <= $2")
-            .bind(network)
-            .bind(now.saturating_sub(to_i64(policy.rate_window_ms)))
-            .execute(&mut *tx)
-            .await?;
-    }
     let case_id: String =
         sqlx::query("SELECT id FROM cases WHERE network_id = $1 AND group_key = $2")
             .bind(network)

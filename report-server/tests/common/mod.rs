@@ -429,7 +429,7 @@ pub async fn count(state: &AppState, table: &str) -> i64 {
             "reports",
             "case_reporters",
             "evidence",
-            "rate_events",
+            "rate_counters",
             "audit_log",
             "tokens",
             "stamping_keys"
