@@ -102,33 +102,33 @@ fn ctr_schemes_reject_other_keys_of_a_salamander_set() {
     let keys: Vec<[u8; 32]> = (20..26).map(key).collect();
     let gk: Vec<GcmKey> = keys.iter().map(|k| GcmKey::Aes256(*k)).collect();
     let f = collide_many(&gk, &[4u8; 12], AD, None).unwrap();
-    let nonce16 = [5u8; 16];
+    let nonce12 = [5u8; 12];
     for (name, sealed, opener) in [
         (
             "CtrHmacSha256",
-            seal::<CtrHmacSha256>(&keys[0], &nonce16, AD, &f.ciphertext),
+            seal::<CtrHmacSha256>(&keys[0], &nonce12, AD, &f.ciphertext),
             open::<CtrHmacSha256> as fn(&[u8; 32], &[u8], &[u8], &[u8]) -> Option<Vec<u8>>,
         ),
         (
             "Aes256CtrBlake3",
-            seal::<Aes256CtrBlake3>(&keys[0], &nonce16, AD, &f.ciphertext),
+            seal::<Aes256CtrBlake3>(&keys[0], &nonce12, AD, &f.ciphertext),
             open::<Aes256CtrBlake3>,
         ),
     ] {
         assert_eq!(
-            opener(&keys[0], &nonce16, AD, &sealed).unwrap(),
+            opener(&keys[0], &nonce12, AD, &sealed).unwrap(),
             f.ciphertext,
             "{name}"
         );
         for k in &keys[1..] {
-            assert!(opener(k, &nonce16, AD, &sealed).is_none(), "{name}");
+            assert!(opener(k, &nonce12, AD, &sealed).is_none(), "{name}");
         }
         // and the raw salamander with a 32-byte tag of the forged 16 repeated opens nowhere
         let mut raw = f.ciphertext.clone();
         raw.extend_from_slice(&f.tag);
         raw.extend_from_slice(&f.tag);
         for k in &keys {
-            assert!(opener(k, &nonce16, AD, &raw).is_none(), "{name}");
+            assert!(opener(k, &nonce12, AD, &raw).is_none(), "{name}");
         }
     }
 }
@@ -160,9 +160,9 @@ fn ctx_gcm_resists_same_key_context_forgery() {
 #[test]
 fn ctr_schemes_resist_same_key_context_changes() {
     let k = key(31);
-    let n1 = [1u8; 16];
+    let n1 = [1u8; 12];
     let mut n2 = n1;
-    n2[15] ^= 1;
+    n2[11] ^= 1;
     let template = b"header: alice->mallory, msg 42 + one free block.";
     let forged_ad =
         forge_same_key(&k, &[1u8; 12], AD, &[1u8; 12], template, 1, b"0123456789").unwrap();
@@ -208,17 +208,17 @@ fn ctx_tag_alone_does_not_bind_message_but_compact_schemes_do() {
     const { assert!(!<CtxAes256Gcm as CommittingAead>::COMPACT) };
 
     // compact schemes: the tag verifies only for the true opening
-    let n16 = [7u8; 16];
-    let sealed = seal::<CtrHmacSha256>(&k, &n16, AD, &m);
+    let n12 = [7u8; 12];
+    let sealed = seal::<CtrHmacSha256>(&k, &n12, AD, &m);
     let t = CtrHmacSha256::commitment(&sealed).unwrap();
-    assert!(CtrHmacSha256::verify_opening((&k).into(), (&n16).into(), AD, &m, t).is_ok());
-    assert!(CtrHmacSha256::verify_opening((&k).into(), (&n16).into(), AD, &m2, t).is_err());
-    assert!(CtrHmacSha256::verify_opening((&key(41)).into(), (&n16).into(), AD, &m, t).is_err());
-    let sealed = seal::<Aes256CtrBlake3>(&k, &n16, AD, &m);
+    assert!(CtrHmacSha256::verify_opening((&k).into(), (&n12).into(), AD, &m, t).is_ok());
+    assert!(CtrHmacSha256::verify_opening((&k).into(), (&n12).into(), AD, &m2, t).is_err());
+    assert!(CtrHmacSha256::verify_opening((&key(41)).into(), (&n12).into(), AD, &m, t).is_err());
+    let sealed = seal::<Aes256CtrBlake3>(&k, &n12, AD, &m);
     let t = Aes256CtrBlake3::commitment(&sealed).unwrap();
-    assert!(Aes256CtrBlake3::verify_opening((&k).into(), (&n16).into(), AD, &m, t).is_ok());
-    assert!(Aes256CtrBlake3::verify_opening((&k).into(), (&n16).into(), b"x", &m, t).is_err());
-    assert!(Aes256CtrBlake3::verify_opening((&key(41)).into(), (&n16).into(), AD, &m, t).is_err());
+    assert!(Aes256CtrBlake3::verify_opening((&k).into(), (&n12).into(), AD, &m, t).is_ok());
+    assert!(Aes256CtrBlake3::verify_opening((&k).into(), (&n12).into(), b"x", &m, t).is_err());
+    assert!(Aes256CtrBlake3::verify_opening((&key(41)).into(), (&n12).into(), AD, &m, t).is_err());
 }
 
 proptest! {
@@ -226,7 +226,7 @@ proptest! {
     /// Random key pairs: a ciphertext of each scheme decrypts under at most one key.
     #[test]
     fn at_most_one_key_opens(k1 in any::<[u8; 32]>(), k2 in any::<[u8; 32]>(),
-                             n in any::<[u8; 16]>(),
+                             n in any::<[u8; 12]>(),
                              ad in proptest::collection::vec(any::<u8>(), 0..40),
                              pt in proptest::collection::vec(any::<u8>(), 0..80)) {
         prop_assume!(k1 != k2);
@@ -236,9 +236,9 @@ proptest! {
         let s = seal::<Aes256CtrBlake3>(&k1, &n, &ad, &pt);
         prop_assert!(open::<Aes256CtrBlake3>(&k1, &n, &ad, &s).is_some());
         prop_assert!(open::<Aes256CtrBlake3>(&k2, &n, &ad, &s).is_none());
-        let s = seal::<CtxAes256Gcm>(&k1, &n[..12], &ad, &pt);
-        prop_assert!(open::<CtxAes256Gcm>(&k1, &n[..12], &ad, &s).is_some());
-        prop_assert!(open::<CtxAes256Gcm>(&k2, &n[..12], &ad, &s).is_none());
+        let s = seal::<CtxAes256Gcm>(&k1, &n, &ad, &pt);
+        prop_assert!(open::<CtxAes256Gcm>(&k1, &n, &ad, &s).is_some());
+        prop_assert!(open::<CtxAes256Gcm>(&k2, &n, &ad, &s).is_none());
     }
 
     /// Random key pairs: the GCM two-key forgery wrapped by CTX under either key never opens
