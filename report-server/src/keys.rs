@@ -140,17 +140,10 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
     Ok(())
 }
 
-/// Load a network's policy (404 if the network has none).
-pub async fn load_policy<'c, E: AnyExecutor<'c>>(db: E, network: &str) -> Result<Policy, ApiError> {
-    let row = sqlx::query(
-        "SELECT window_ms, max_clock_skew_ms, key_grace_ms, categories, evidence_retention_ms, \
-         rate_window_ms, reporter_rate_limit, network_rate_limit \
-         FROM network_policies WHERE network_id = $1",
-    )
-    .bind(network)
-    .fetch_optional(db)
-    .await?
-    .ok_or(ApiError::NotFound("network"))?;
+const POLICY_COLUMNS: &str = "p.window_ms, p.max_clock_skew_ms, p.key_grace_ms, p.categories, \
+     p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit";
+
+fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<Policy, ApiError> {
     let categories: String = row.try_get("categories")?;
     Ok(Policy {
         window_ms: to_u64(row.try_get("window_ms")?),
@@ -163,6 +156,91 @@ pub async fn load_policy<'c, E: AnyExecutor<'c>>(db: E, network: &str) -> Result
         reporter_rate_limit: to_u64(row.try_get("reporter_rate_limit")?),
         network_rate_limit: to_u64(row.try_get("network_rate_limit")?),
     })
+}
+
+/// Load a network's policy (404 if the network has none).
+pub async fn load_policy<'c, E: AnyExecutor<'c>>(db: E, network: &str) -> Result<Policy, ApiError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {POLICY_COLUMNS} FROM network_policies p WHERE p.network_id = $1"
+    ));
+    let row = sqlx::query(sql)
+        .bind(network)
+        .fetch_optional(db)
+        .await?
+        .ok_or(ApiError::NotFound("network"))?;
+    policy_from_row(&row)
+}
+
+/// A stored stamping key, still sealed.
+#[derive(Clone)]
+pub struct SealedKey {
+    key_id: i64,
+    sealed: String,
+    current: bool,
+    retired_at: Option<i64>,
+}
+
+impl core::fmt::Debug for SealedKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SealedKey")
+            .field("key_id", &self.key_id)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A network's policy and its (still sealed) stamping keys in one query (report intake's hot path).
+pub async fn load_policy_and_keys(
+    db: &AnyPool,
+    network: &str,
+) -> Result<(Policy, Vec<SealedKey>), ApiError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {POLICY_COLUMNS}, k.key_id, k.secret_sealed, k.status, k.retired_at \
+         FROM network_policies p LEFT JOIN stamping_keys k ON k.network_id = p.network_id \
+         WHERE p.network_id = $1"
+    ));
+    let rows = sqlx::query(sql).bind(network).fetch_all(db).await?;
+    let first = rows.first().ok_or(ApiError::NotFound("network"))?;
+    let policy = policy_from_row(first)?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(key_id) = row.try_get::<Option<i64>, _>("key_id")? else {
+            continue;
+        };
+        keys.push(SealedKey {
+            key_id,
+            sealed: row.try_get("secret_sealed")?,
+            current: row.try_get::<String, _>("status")? == "current",
+            retired_at: row.try_get("retired_at")?,
+        });
+    }
+    Ok((policy, keys))
+}
+
+/// Unseal stored keys into a key ring with `grace_ms` (404 if none is current).
+pub fn build_ring(
+    server_key: &ServerKey,
+    network: &str,
+    keys: &[SealedKey],
+    grace_ms: u64,
+) -> Result<KeyRing, ApiError> {
+    let mut current = None;
+    let mut retired = Vec::new();
+    for k in keys {
+        let key = unseal_key(server_key, network, k.key_id, &k.sealed)?;
+        if k.current {
+            current = Some(key);
+        } else {
+            retired.push((key, to_u64(k.retired_at.unwrap_or(0))));
+        }
+    }
+    let current = current.ok_or(ApiError::NotFound("current stamping key"))?;
+    let mut ring = KeyRing::new(current, grace_ms);
+    for (k, at) in retired {
+        ring.insert_retired(k, at)
+            .map_err(|e| ApiError::Internal(format!("key ring: {e}")))?;
+    }
+    Ok(ring)
 }
 
 /// Generate a stamping key and insert it (sealed) with `status` (`current` or `retired`).
@@ -225,27 +303,18 @@ pub async fn load_ring(
     .bind(network)
     .fetch_all(db)
     .await?;
-    let mut current = None;
-    let mut retired = Vec::new();
-    for row in rows {
-        let key_id: i64 = row.try_get("key_id")?;
-        let sealed: String = row.try_get("secret_sealed")?;
-        let status: String = row.try_get("status")?;
-        let key = unseal_key(server_key, network, key_id, &sealed)?;
-        if status == "current" {
-            current = Some(key);
-        } else {
-            let at: Option<i64> = row.try_get("retired_at")?;
-            retired.push((key, to_u64(at.unwrap_or(0))));
-        }
-    }
-    let current = current.ok_or(ApiError::NotFound("current stamping key"))?;
-    let mut ring = KeyRing::new(current, grace_ms);
-    for (k, at) in retired {
-        ring.insert_retired(k, at)
-            .map_err(|e| ApiError::Internal(format!("key ring: {e}")))?;
-    }
-    Ok(ring)
+    let keys = rows
+        .iter()
+        .map(|row| {
+            Ok(SealedKey {
+                key_id: row.try_get("key_id")?,
+                sealed: row.try_get("secret_sealed")?,
+                current: row.try_get::<String, _>("status")? == "current",
+                retired_at: row.try_get("retired_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    build_ring(server_key, network, &keys, grace_ms)
 }
 
 /// Only the current key (what stamping needs; avoids unsealing retired keys).

@@ -7,11 +7,11 @@
 //! not serialise on one row. Cost per check: one indexed range read of at most 10 (reporter) or
 //! 10 × 16 (network) rows, whatever the traffic.
 //!
-//! Checks run before verification (cheap refusal); increments run after a report verified (rejected
-//! submissions leave no trace), so concurrent submissions can overshoot a limit by at most the
+//! Checks run before verification (cheap refusal); increments run in the transaction that stores a
+//! verified report (rejected submissions leave no trace), so concurrent submissions can overshoot a limit by at most the
 //! number of requests in flight.
 
-use sqlx::Row as _;
+use sqlx::{AnyConnection, Row as _};
 
 use crate::error::ApiError;
 use crate::keys::Policy;
@@ -59,16 +59,21 @@ pub async fn check(
     now: i64,
 ) -> Result<(), ApiError> {
     let since = now.saturating_sub(to_i64(policy.rate_window_ms));
-    for scope in scopes(policy, network, reporter) {
-        let used: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS used FROM rate_counters \
-             WHERE scope = $1 AND bucket > $2",
-        )
-        .bind(&scope.key)
-        .bind(since)
-        .fetch_one(&state.db)
-        .await?
-        .try_get("used")?;
+    let scopes = scopes(policy, network, reporter);
+    let row = sqlx::query(
+        "SELECT \
+         (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counters \
+          WHERE scope = $1 AND bucket > $3) AS used0, \
+         (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counters \
+          WHERE scope = $2 AND bucket > $3) AS used1",
+    )
+    .bind(&scopes[0].key)
+    .bind(&scopes[1].key)
+    .bind(since)
+    .fetch_one(&state.db)
+    .await?;
+    let used: [i64; 2] = [row.try_get("used0")?, row.try_get("used1")?];
+    for (scope, used) in scopes.into_iter().zip(used) {
         if to_u64(used) >= scope.limit {
             return Err(ApiError::RateLimited {
                 scope: scope.name,
@@ -79,9 +84,9 @@ pub async fn check(
     Ok(())
 }
 
-/// Count one submission by `reporter` on `network` at `now`.
+/// Count one submission by `reporter` on `network` at `now` (inside the caller's transaction).
 pub async fn record(
-    state: &AppState,
+    conn: &mut AnyConnection,
     policy: &Policy,
     network: &str,
     reporter: &str,
@@ -94,26 +99,22 @@ pub async fn record(
         .saturating_add(to_i64(policy.rate_window_ms));
     let rnd = random_bytes::<2>()?;
     let [reporter_scope, network_scope] = scopes(policy, network, reporter);
-    for (scope, shard) in [
-        (reporter_scope, 0),
-        (network_scope, i64::from(rnd[0] % NETWORK_SHARDS)),
-    ] {
-        sqlx::query(
-            "INSERT INTO rate_counters (scope, bucket, shard, n, expires_at) \
-             VALUES ($1, $2, $3, 1, $4) \
-             ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + 1",
-        )
-        .bind(&scope.key)
-        .bind(bucket)
-        .bind(shard)
-        .bind(expires_at)
-        .execute(&state.db)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO rate_counters (scope, bucket, shard, n, expires_at) \
+         VALUES ($1, $2, 0, 1, $4), ($3, $2, $5, 1, $4) \
+         ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + 1",
+    )
+    .bind(&reporter_scope.key)
+    .bind(bucket)
+    .bind(&network_scope.key)
+    .bind(expires_at)
+    .bind(i64::from(rnd[0] % NETWORK_SHARDS))
+    .execute(&mut *conn)
+    .await?;
     if rnd[1] % GC_ONE_IN == 0 {
         sqlx::query("DELETE FROM rate_counters WHERE expires_at < $1")
             .bind(now)
-            .execute(&state.db)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

@@ -153,7 +153,7 @@ async fn intake(
             message: "the reported message is not from this service token's network".into(),
         });
     }
-    let policy = keys::load_policy(&state.db, network).await?;
+    let (policy, stored_keys) = keys::load_policy_and_keys(&state.db, network).await?;
     if let Some(c) = &sub.category
         && !policy.categories.is_empty()
         && !policy.categories.contains(c)
@@ -165,7 +165,12 @@ async fn intake(
     }
     let now = now_ms();
     ratelimit::check(state, &policy, network, &sub.reporter, now).await?;
-    let ring = keys::load_ring(&state.db, &state.server_key, network, policy.key_grace_ms).await?;
+    let ring = keys::build_ring(
+        &state.server_key,
+        network,
+        &stored_keys,
+        policy.key_grace_ms,
+    )?;
     // Verify completely before anything is written. Large reports (long plaintexts, many earlier
     // messages) are hashed on the blocking pool so they do not stall the async workers.
     let report_policy = policy.report_policy();
@@ -179,7 +184,6 @@ async fn intake(
         verify_report(report, &ring, &report_policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))?;
-    ratelimit::record(state, &policy, network, &verified.report().reporter, now).await?;
     store(
         state,
         network,
@@ -206,15 +210,19 @@ async fn store(
         .map_err(|e| ApiError::Internal(format!("evidence encoding: {e}")))?;
     let evidence_plain = zeroize::Zeroizing::new(evidence_plain);
 
+    // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
+    // rate-limit counters (last, so their rows are locked only briefly).
+    let fresh_case_id = new_id("case")?;
     let mut tx = state.db.begin().await?;
-    sqlx::query(
+    let case_id: String = sqlx::query(
         "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
          message_id, message_ts, state, category, report_count, first_reported_at, \
          last_reported_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, 0, $11, $11, $11) \
-         ON CONFLICT (network_id, group_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, 1, $11, $11, $11) \
+         ON CONFLICT (network_id, group_key) \
+         DO UPDATE SET last_reported_at = cases.last_reported_at RETURNING id",
     )
-    .bind(new_id("case")?)
+    .bind(&fresh_case_id)
     .bind(network)
     .bind(&gkey)
     .bind(&commitment_b64)
@@ -225,15 +233,11 @@ async fn store(
     .bind(to_i64(ctx.timestamp_ms()))
     .bind(category.map(str::to_owned))
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let case_id: String =
-        sqlx::query("SELECT id FROM cases WHERE network_id = $1 AND group_key = $2")
-            .bind(network)
-            .bind(&gkey)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
+    let new_case = case_id == fresh_case_id;
     let new_reporter = sqlx::query(
         "INSERT INTO case_reporters (case_id, reporter, first_reported_at) VALUES ($1, $2, $3) \
          ON CONFLICT (case_id, reporter) DO NOTHING",
@@ -245,7 +249,7 @@ async fn store(
     .await?
     .rows_affected()
         == 1;
-    let report_id = if new_reporter {
+    let (report_id, count): (String, i64) = if new_reporter {
         let report_id = new_id("rep")?;
         sqlx::query(
             "INSERT INTO reports (id, case_id, network_id, reporter, reason, category, \
@@ -280,29 +284,34 @@ async fn store(
         .bind(now.saturating_add(to_i64(policy.evidence_retention_ms)))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
-             updated_at = $2, category = COALESCE(category, $3) WHERE id = $1",
-        )
-        .bind(&case_id)
-        .bind(now)
-        .bind(category.map(str::to_owned))
-        .execute(&mut *tx)
-        .await?;
-        report_id
-    } else {
-        sqlx::query("SELECT id FROM reports WHERE case_id = $1 AND reporter = $2")
+        let count: i64 = if new_case {
+            1
+        } else {
+            sqlx::query(
+                "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
+             updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 \
+             RETURNING report_count",
+            )
             .bind(&case_id)
-            .bind(&report.reporter)
+            .bind(now)
+            .bind(category.map(str::to_owned))
             .fetch_one(&mut *tx)
             .await?
-            .try_get("id")?
-    };
-    let count: i64 = sqlx::query("SELECT report_count FROM cases WHERE id = $1")
+            .try_get("report_count")?
+        };
+        (report_id, count)
+    } else {
+        let row = sqlx::query(
+            "SELECT r.id, c.report_count FROM reports r JOIN cases c ON c.id = r.case_id \
+             WHERE r.case_id = $1 AND r.reporter = $2",
+        )
         .bind(&case_id)
+        .bind(&report.reporter)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("report_count")?;
+        .await?;
+        (row.try_get("id")?, row.try_get("report_count")?)
+    };
+    ratelimit::record(&mut tx, policy, network, &report.reporter, now).await?;
     tx.commit().await?;
     if new_reporter {
         tracing::info!(%case_id, %report_id, network, "report accepted");
