@@ -314,7 +314,7 @@ async fn store(
     ratelimit::record(&mut tx, policy, network, &report.reporter, now).await?;
     tx.commit().await?;
     if new_reporter {
-        tracing::info!(%case_id, %report_id, network, "report accepted");
+        tracing::debug!(%case_id, %report_id, network, "report accepted");
     }
     let status = if new_reporter {
         StatusCode::CREATED
