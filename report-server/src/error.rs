@@ -138,8 +138,25 @@ impl ApiError {
         }
     }
 
+    /// A database error that is not a server fault: a uniqueness conflict between concurrent
+    /// requests (409 `conflict`) or an exhausted/overloaded pool (503 `unavailable`).
+    fn database_class(&self) -> Option<(StatusCode, &'static str)> {
+        match self {
+            ApiError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Some((StatusCode::CONFLICT, "conflict"))
+            }
+            ApiError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+                Some((StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
+            }
+            _ => None,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
+        if let Some((status, _)) = self.database_class() {
+            return status;
+        }
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -159,6 +176,9 @@ impl ApiError {
 
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
+        if let Some((_, code)) = self.database_class() {
+            return code;
+        }
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Forbidden { code, .. }
@@ -183,10 +203,15 @@ impl IntoResponse for ApiError {
         let message = if status.is_server_error() {
             // Server faults: log the detail, return a generic message.
             tracing::error!(error = %self, "request failed with a server error");
-            match self {
-                ApiError::Unavailable(_) => "service unavailable".to_owned(),
-                _ => "internal server error".to_owned(),
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                "service unavailable".to_owned()
+            } else {
+                "internal server error".to_owned()
             }
+        } else if self.database_class().is_some() {
+            // A conflict between concurrent requests: do not echo database detail.
+            tracing::info!(error = %self, "request lost a race on a unique constraint");
+            "conflicting concurrent change; retry".to_owned()
         } else {
             self.to_string()
         };

@@ -61,7 +61,9 @@ pub fn router(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     limits.request_timeout,
                 ))
-                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes)),
+                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+                // axum's extractors have their own 2 MiB default; the configured limit governs.
+                .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes)),
         )
         .with_state(state)
 }

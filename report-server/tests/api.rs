@@ -1388,3 +1388,43 @@ async fn rate_limit_window_slides() {
     );
     assert!(count(&h.state, "rate_counters").await >= 2);
 }
+
+/// `--max-body-bytes` above axum's 2 MiB extractor default is honoured end to end.
+#[tokio::test]
+async fn body_limit_above_axum_default() {
+    let h = harness_with(
+        default_db().await,
+        Limits {
+            max_body_bytes: 4 * 1024 * 1024,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let t = h.t();
+    let pad = "x".repeat(3 * 1024 * 1024);
+    let big = json!({ "reporter": "bob", "report": { "v": 1, "pad": pad } });
+    let r = t.post("/v1/reports", Some(&h.net1.service), big).await;
+    // Reaches the handler (and is refused there as a malformed report), not 413.
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "malformed"));
+    let pad = "x".repeat(5 * 1024 * 1024);
+    let bigger = json!({ "reporter": "bob", "report": { "v": 1, "pad": pad } });
+    let r = t.post("/v1/reports", Some(&h.net1.service), bigger).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+}
+
+/// A unique-constraint race surfaces as 409 `conflict`, never 500.
+#[tokio::test]
+async fn unique_violation_is_409() {
+    let h = harness().await;
+    let e = sqlx::query(
+        "INSERT INTO networks (id, display_name, created_at) VALUES ('net1', 'dup', 0)",
+    )
+    .execute(&h.state.db)
+    .await
+    .unwrap_err();
+    let e = report_server::ApiError::from(e);
+    assert_eq!((e.status(), e.code()), (StatusCode::CONFLICT, "conflict"));
+}
