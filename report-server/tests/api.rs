@@ -27,9 +27,25 @@ async fn health_ready_metrics() {
     let bad = submission("mallory", report_json(m, "mallory", vec![]));
     let r = t.post("/v1/reports", Some(&h.net1.service), bad).await;
     assert_eq!(r.code(), "reporter_not_recipient");
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            Some(&h.net1.service),
+            Some("application/json"),
+            b"{".to_vec(),
+        )
+        .await;
+    assert_eq!(r.code(), "malformed");
     let r = t.get("/metrics", None).await;
     assert_eq!(r.status, StatusCode::OK);
     let text = r.body.as_str().unwrap().to_owned();
+    assert!(
+        text.contains(
+            "franking_report_verdicts_total{verdict=\"rejected\",reason=\"malformed\"} 1"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains(
             "franking_http_requests_total{route=\"/v1/stamp\",method=\"POST\",status=\"200\"} 1"

@@ -123,9 +123,13 @@ fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
 async fn submit(
     State(state): State<AppState>,
     service: ServiceAuth,
-    ApiJson(sub): ApiJson<ReportSubmission>,
+    body: Result<ApiJson<ReportSubmission>, ApiError>,
 ) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
-    let result = intake(&state, &service, sub).await;
+    // Unparseable bodies are verdicts too (counted as rejected with their code).
+    let result = match body {
+        Ok(ApiJson(sub)) => intake(&state, &service, sub).await,
+        Err(e) => Err(e),
+    };
     match &result {
         Ok((_, r)) if r.duplicate => state.metrics.verdict("duplicate", "duplicate"),
         Ok(_) => state.metrics.verdict("accepted", "ok"),
