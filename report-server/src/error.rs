@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The addressed object does not exist (404, `not_found`).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists but does not serve this HTTP method (405, `method_not_allowed`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The request conflicts with the current state (409).
     #[error("{message}")]
     Conflict {
@@ -162,6 +165,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -186,6 +190,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",

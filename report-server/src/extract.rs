@@ -1,7 +1,8 @@
 //! Request extractors that turn every rejection into an [`ApiError`] (JSON, stable code).
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 
 use crate::error::ApiError;
 
@@ -36,5 +37,25 @@ pub fn json_rejection(rej: JsonRejection) -> ApiError {
             "expected Content-Type: application/json",
         ),
         other => ApiError::malformed(other.body_text()),
+    }
+}
+
+/// `axum::extract::Path` whose rejections (e.g. a non-numeric key id) are 400 `invalid_parameter`
+/// JSON errors instead of axum's plain-text body.
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),
+        }
     }
 }

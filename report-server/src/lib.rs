@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::cases::routes())
         .merge(routes::openapi::routes())
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
@@ -82,6 +83,11 @@ pub async fn serve(
 
 async fn fallback() -> ApiError {
     ApiError::NotFound("route")
+}
+
+/// A known path with a method it does not serve: 405 with the JSON error body.
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// tower-http answers oversized bodies (413) and timeouts (408) without our JSON error shape;

@@ -84,6 +84,38 @@ async fn unknown_route_is_json_404() {
     assert_eq!(r.code(), "not_found");
 }
 
+#[tokio::test]
+async fn wrong_method_is_json_405() {
+    let h = harness().await;
+    let r = h
+        .t()
+        .raw(Method::DELETE, "/healthz", None, None, Vec::new())
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.code(), "method_not_allowed");
+}
+
+#[tokio::test]
+async fn unparsable_path_parameter_is_json_400() {
+    let h = harness().await;
+    let r = h
+        .t()
+        .post(
+            "/v1/admin/networks/net1/keys/not-a-number/retire",
+            Some(&h.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.code(), "invalid_parameter");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-number")
+    );
+}
+
 // ---------------------------------------------------------------- stamp
 
 #[tokio::test]

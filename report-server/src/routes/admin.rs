@@ -16,7 +16,7 @@
 //!
 //! Every change is written to the audit log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -27,7 +27,7 @@ use sqlx::Row as _;
 use crate::audit;
 use crate::auth::{AdminAuth, Role, issue_token};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::keys::{self, Policy};
 use crate::state::AppState;
 use crate::util::{now_ms, to_i64};
@@ -193,7 +193,7 @@ async fn list_networks(
 async fn get_network(
     State(state): State<AppState>,
     _admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(network_json(&state, &id).await?))
 }
@@ -213,7 +213,7 @@ pub struct UpdateNetwork {
 async fn update_network(
     State(state): State<AppState>,
     admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateNetwork>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     ensure_network(&state, &id).await?;
@@ -247,7 +247,7 @@ async fn update_network(
 async fn get_policy(
     State(state): State<AppState>,
     _admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Policy>, ApiError> {
     Ok(Json(keys::load_policy(&state.db, &id).await?))
 }
@@ -255,7 +255,7 @@ async fn get_policy(
 async fn put_policy(
     State(state): State<AppState>,
     admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> Result<Json<Policy>, ApiError> {
     policy.validate()?;
@@ -276,7 +276,7 @@ async fn put_policy(
 async fn list_keys(
     State(state): State<AppState>,
     _admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     ensure_network(&state, &id).await?;
     Ok(Json(json!({ "keys": keys_json(&state, &id).await? })))
@@ -294,7 +294,7 @@ pub struct RotateKey {
 async fn rotate_key(
     State(state): State<AppState>,
     admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: RotateKey = optional_json(&body)?;
@@ -372,7 +372,7 @@ pub struct RetireKey {
 async fn retire_key(
     State(state): State<AppState>,
     admin: AdminAuth,
-    Path((id, key_id)): Path<(String, u32)>,
+    ApiPath((id, key_id)): ApiPath<(String, u32)>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let req: RetireKey = optional_json(&body)?;
@@ -531,7 +531,7 @@ async fn list_tokens(
 async fn revoke_token(
     State(state): State<AppState>,
     admin: AdminAuth,
-    Path(token_id): Path<String>,
+    ApiPath(token_id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let row = sqlx::query("SELECT network_id, revoked_at FROM tokens WHERE id = $1")
         .bind(&token_id)

@@ -31,7 +31,7 @@
 //! the loser gets 409 `invalid_transition`.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -46,7 +46,7 @@ use sqlx::any::AnyRow;
 use crate::audit;
 use crate::auth::{AdminAuth, Caller, Role, authenticate};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::retention;
 use crate::routes::reports::{EVIDENCE_SEAL_PURPOSE, evidence_seal_context};
 use crate::seal;
@@ -393,7 +393,7 @@ fn evidence_json(state: &AppState, case_id: &str, r: &AnyRow) -> Result<Value, A
 async fn get_case(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     load_case(&state, &staff, &id).await?;
     let mut case = case_value(&state, &id).await?;
@@ -518,7 +518,7 @@ pub struct AssignRequest {
 async fn assign(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let case = load_case(&state, &staff, &id).await?;
@@ -575,7 +575,7 @@ pub struct ResolveRequest {
 async fn resolve(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let case = load_case(&state, &staff, &id).await?;
@@ -616,7 +616,7 @@ pub struct ReasonRequest {
 async fn dismiss(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let case = load_case(&state, &staff, &id).await?;
@@ -643,7 +643,7 @@ async fn dismiss(
 async fn reopen(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let case = load_case(&state, &staff, &id).await?;
@@ -724,7 +724,7 @@ async fn insert_note(
 async fn add_note(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NoteRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let case = load_case(&state, &staff, &id).await?;
@@ -736,7 +736,7 @@ async fn add_note(
 async fn list_notes(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     load_case(&state, &staff, &id).await?;
     let notes = sqlx::query(
@@ -776,7 +776,7 @@ fn audit_json(r: &AnyRow) -> Result<Value, ApiError> {
 async fn case_audit(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     load_case(&state, &staff, &id).await?;
     let entries = sqlx::query(
