@@ -20,6 +20,33 @@
 //! The crate's own traits: [`CommittingAead`] states a scheme's level and exposes the commitment bytes
 //! of a ciphertext; [`CompactCommitment`] (only for compact schemes) checks an opening against a
 //! commitment in constant time.
+//!
+//! ```
+//! use aead::{Aead, KeyInit, Payload};
+//! use franking_core::caead::{Aes256CtrBlake3, CommittingAead, CompactCommitment};
+//!
+//! let key = [7u8; 32];
+//! let nonce = [1u8; 12]; // distinct per message under one key (a counter, or random)
+//! let cipher = Aes256CtrBlake3::new(&key.into());
+//! let sealed = cipher
+//!     .encrypt(&nonce.into(), Payload { msg: b"hello", aad: b"header" })
+//!     .expect("within length limits");
+//!
+//! // The 32-byte tag alone commits to (key, nonce, AD, message): a platform can keep just this...
+//! let commitment = Aes256CtrBlake3::commitment(&sealed)?.to_vec();
+//! // ...and later check an opening revealed by the recipient.
+//! Aes256CtrBlake3::verify_opening(&key.into(), &nonce.into(), b"header", b"hello", &commitment)?;
+//! assert!(
+//!     Aes256CtrBlake3::verify_opening(&key.into(), &nonce.into(), b"header", b"HELLO", &commitment)
+//!         .is_err()
+//! );
+//!
+//! // Decryption checks the tag before releasing any plaintext.
+//! let opened = cipher.decrypt(&nonce.into(), Payload { msg: &sealed, aad: b"header" });
+//! assert_eq!(opened.as_deref(), Ok(&b"hello"[..]));
+//! assert!(cipher.decrypt(&nonce.into(), Payload { msg: &sealed, aad: b"other" }).is_err());
+//! # Ok::<(), franking_core::Error>(())
+//! ```
 
 mod ctr_blake3;
 mod ctr_hmac;
