@@ -96,6 +96,14 @@ impl ReportedMessage {
         now_ms: u64,
     ) -> Result<KeyId, Error> {
         self.check_lengths()?;
+        self.verify_binding(ring, now_ms)?;
+        policy.check_time(self.context.timestamp_ms(), now_ms)?;
+        Ok(self.stamp.key_id)
+    }
+
+    /// The checks every reported message needs: the stamp binds (suite, commitment, context) under
+    /// a key the ring accepts at `now_ms`, and the opening reproduces the commitment.
+    fn verify_binding(&self, ring: &KeyRing, now_ms: u64) -> Result<(), Error> {
         ring.verify(
             &self.stamp,
             self.suite,
@@ -110,9 +118,7 @@ impl ReportedMessage {
             &a,
             &self.plaintext,
             self.commitment.as_bytes(),
-        )?;
-        policy.check_time(self.context.timestamp_ms(), now_ms)?;
-        Ok(self.stamp.key_id)
+        )
     }
 
     fn encode_fields(&self, w: &mut wire::Writer<'_, Vec<u8>>) -> Result<(), Error> {
@@ -391,15 +397,7 @@ pub fn verify_report(
 ) -> Result<VerifiedReport, Error> {
     report.check()?;
     let m = &report.message;
-    ring.verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms)?;
-    let a = body_associated_data(m.suite, &m.associated_data);
-    m.suite.verify_opening(
-        m.opening.expose_secret(),
-        &m.nonce,
-        &a,
-        &m.plaintext,
-        m.commitment.as_bytes(),
-    )?;
+    m.verify_binding(ring, now_ms)?;
     if !m.context.is_recipient(&report.reporter) {
         return Err(Error::ReporterNotRecipient);
     }
