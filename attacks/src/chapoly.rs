@@ -56,17 +56,12 @@ pub struct ChapolyCollision {
 impl ChapolyCollision {
     /// The CLI's output: one JSON object `{"ciphertext": "<hex>", "tag": "<hex>"}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "ciphertext": hex::encode(&self.ciphertext),
-            "tag": hex::encode(self.tag),
-        })
+        crate::hexutil::collision_json(&self.ciphertext, &self.tag)
     }
 
     /// The ciphertext with the tag appended, as `chacha20poly1305`'s `Aead::decrypt` expects.
     pub fn ciphertext_and_tag(&self) -> Vec<u8> {
-        let mut v = self.ciphertext.clone();
-        v.extend_from_slice(&self.tag);
-        v
+        crate::hexutil::append_tag(&self.ciphertext, &self.tag)
     }
 }
 

@@ -19,7 +19,6 @@ use std::io::Write;
 
 use aead::{Aead, KeyInit, Payload};
 use aes::cipher::BlockCipherEncrypt;
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gf128::Gf128;
@@ -444,12 +443,6 @@ pub struct GcmCollideArgs {
     pub tag: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ForgeryJson {
-    ciphertext: String,
-    tag: String,
-}
-
 /// Runs `gcm-collide`: forges a ciphertext verifying under every key, self-checks it with
 /// `aes-gcm`, and writes `{"ciphertext": hex, "tag": hex}` to `out`.
 pub fn run_gcm_collide(args: &GcmCollideArgs, out: &mut dyn Write) -> Result<()> {
@@ -463,10 +456,7 @@ pub fn run_gcm_collide(args: &GcmCollideArgs, out: &mut dyn Write) -> Result<()>
     let tag = args.tag.as_deref().map(parse_tag).transpose()?;
     let forgery = collide_many(&keys, &nonce, &ad, tag)?;
     verify_all(&keys, &nonce, &ad, &forgery)?;
-    let json = serde_json::to_string(&ForgeryJson {
-        ciphertext: hex::encode(&forgery.ciphertext),
-        tag: hex::encode(forgery.tag),
-    })?;
+    let json = crate::hexutil::collision_json(&forgery.ciphertext, &forgery.tag);
     writeln!(out, "{json}").map_err(|source| Error::Io {
         path: "<stdout>".into(),
         source,
