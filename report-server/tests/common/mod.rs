@@ -4,8 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -24,117 +22,9 @@ use report_server::{AppState, Limits, db, router};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn unique(prefix: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let r: [u8; 6] = rand_bytes();
-    format!("{prefix}_{}_{n}_{}", std::process::id(), hex(&r))
-}
-
-fn rand_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).unwrap();
-    b
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A test database that removes itself on drop.
-pub struct TestDb {
-    pub url: String,
-    dir: Option<PathBuf>,
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(unique("report-server-test"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite:{}?mode=rwc", dir.join("test.db").display());
-        Self {
-            url,
-            dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    /// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server, or `None` (with a printed
-    /// line) when the variable is unset locally. Under `CI=true` a missing variable panics.
-    pub async fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI");
-            }
-            eprintln!("skipping PostgreSQL test: TEST_DATABASE_URL is not set");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let name = unique("rs_test").to_lowercase();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let _ = sqlx::Connection::close(conn).await;
-        let url = replace_db_name(&admin_url, &name);
-        Some(Self {
-            url,
-            dir: None,
-            pg: Some((admin_url, name)),
-        })
-    }
-}
-
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| i + scheme_end);
-    let mut out = format!("{}/{}", &base[..path_start], name);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        if let Some((admin, name)) = self.pg.take() {
-            // Drop the database from a separate thread with its own runtime (Drop is sync).
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    if let Ok(mut c) =
-                        <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
-                    {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        )))
-                        .execute(&mut c)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
+#[path = "../../../tests/src/test_db.rs"]
+mod test_db;
+pub use test_db::TestDb;
 
 /// Tokens of one network.
 #[derive(Clone)]
