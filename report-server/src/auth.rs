@@ -10,15 +10,18 @@
 //! `unauthorized`; valid token of another role → 403 `forbidden`; a network that is disabled → 403
 //! `network_disabled`.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sqlx::Row as _;
+use sqlx::{AnyConnection, AnyExecutor, AnyPool};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
+use crate::cache::TtlMap;
+use crate::db::text_enum;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::util::{b64, now_ms, random_bytes, sha256_hex};
 
 /// A token role.
@@ -58,6 +61,8 @@ impl Role {
     }
 }
 
+text_enum!(Role);
+
 /// A freshly generated token: the secret (show once) and its stored hash.
 pub struct NewToken {
     /// The bearer token. Secret; zeroized on drop; redacted in `Debug`.
@@ -83,8 +88,9 @@ pub fn generate_token() -> Result<NewToken, ApiError> {
 }
 
 /// Store a new token for `role` (and `network` for per-network roles); returns (id, token).
-pub async fn issue_token(
-    db: &sqlx::AnyPool,
+/// Runs on a pool or inside a [`crate::change::Change`] (the admin route audits it there).
+pub async fn issue_token<'c, E: AnyExecutor<'c>>(
+    db: E,
     role: Role,
     network: Option<&str>,
     subject: &str,
@@ -98,7 +104,7 @@ pub async fn issue_token(
     )
     .bind(&id)
     .bind(&t.hash)
-    .bind(role.as_str())
+    .bind(role)
     .bind(network.map(str::to_owned))
     .bind(subject)
     .bind(now_ms())
@@ -106,6 +112,99 @@ pub async fn issue_token(
     .execute(db)
     .await?;
     Ok((id, t))
+}
+
+/// A token as listed to admins (never the secret or its hash).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct TokenView {
+    /// Issue time (ms).
+    pub created_at: i64,
+    /// Expiry time (ms), if any.
+    pub expires_at: Option<i64>,
+    /// Token id.
+    pub id: String,
+    /// The network of a per-network role.
+    #[sqlx(rename = "network_id")]
+    pub network: Option<String>,
+    /// Revocation time (ms), if revoked.
+    pub revoked_at: Option<i64>,
+    /// The token's role.
+    pub role: Role,
+    /// Holder name.
+    pub subject: String,
+}
+
+/// Tokens, optionally of one network and/or role, oldest first.
+pub async fn list_tokens(
+    db: &AnyPool,
+    network: Option<String>,
+    role: Option<Role>,
+) -> Result<Vec<TokenView>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT id, role, network_id, subject, created_at, expires_at, revoked_at FROM tokens \
+         WHERE ($1 IS NULL OR network_id = $1) AND ($2 IS NULL OR role = $2) \
+         ORDER BY created_at, id",
+    )
+    .bind(network)
+    .bind(role)
+    .fetch_all(db)
+    .await?)
+}
+
+/// What [`revoke_token`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now; the token's network (for the audit entry).
+    Now(Option<String>),
+    /// It was already revoked (nothing changed).
+    Already,
+}
+
+/// Revoke a token (404 if unknown); idempotent.
+pub async fn revoke_token(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: i64,
+) -> Result<Revoked, ApiError> {
+    let (network, revoked_at): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT network_id, revoked_at FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(ApiError::NotFound("token"))?;
+    if revoked_at.is_some() {
+        return Ok(Revoked::Already);
+    }
+    let n = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(if n == 0 {
+        Revoked::Already
+    } else {
+        Revoked::Now(network)
+    })
+}
+
+/// Whether `subject` is an active (unrevoked, unexpired) moderator of `network` at `now`.
+pub async fn is_active_moderator(
+    db: &AnyPool,
+    network: &str,
+    subject: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    Ok(sqlx::query(
+        "SELECT id FROM tokens WHERE role = 'moderator' AND network_id = $1 AND subject = $2 \
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3) LIMIT 1",
+    )
+    .bind(network)
+    .bind(subject)
+    .bind(now)
+    .fetch_optional(db)
+    .await?
+    .is_some())
 }
 
 /// Whoever presented a valid token.
@@ -131,6 +230,15 @@ impl Caller {
     }
 }
 
+/// What the auth extractors need from the application state (taken through axum's `FromRef`).
+#[derive(Debug, Clone)]
+pub struct AuthState {
+    /// The database holding the tokens.
+    pub db: AnyPool,
+    /// Stamping-path cache of relay authentications by token hash.
+    pub relay_callers: Arc<TtlMap<Caller>>,
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -146,71 +254,74 @@ fn bearer(parts: &Parts) -> Option<&str> {
     .then_some(token)
 }
 
-/// Authenticate the request's bearer token (any role).
-pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-    lookup(state, &sha256_hex(token.as_bytes())).await
-}
-
-/// [`authenticate`] through the stamping-path cache (relay tokens only are cached).
-async fn authenticate_cached(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+/// Authenticate the request's bearer token (any role). With `cached` (the relay endpoints) the
+/// stamping-path cache is asked first and relay authentications are remembered.
+async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<Caller, ApiError> {
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token.as_bytes());
-    if let Some(c) = state.stamp_cache.caller(&hash) {
+    if !cached {
+        return lookup(&auth.db, &hash).await;
+    }
+    if let Some(c) = auth.relay_callers.get(&hash) {
         return Ok(c);
     }
-    let caller = lookup(state, &hash).await?;
+    let caller = lookup(&auth.db, &hash).await?;
     if caller.role == Role::Relay {
-        state.stamp_cache.put_caller(&hash, caller.clone());
+        auth.relay_callers.put(&hash, caller.clone());
     }
     Ok(caller)
 }
 
-async fn lookup(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
+/// A token row joined with its network's disabled flag.
+#[derive(sqlx::FromRow)]
+struct TokenAuthRow {
+    id: String,
+    token_hash: String,
+    role: Role,
+    network_id: Option<String>,
+    subject: String,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    disabled_at: Option<i64>,
+}
+
+async fn lookup(db: &AnyPool, hash: &str) -> Result<Caller, ApiError> {
     let now = now_ms();
-    let row = sqlx::query(
+    let row: TokenAuthRow = sqlx::query_as(
         "SELECT t.id, t.token_hash, t.role, t.network_id, t.subject, t.expires_at, t.revoked_at, \
                 n.disabled_at \
          FROM tokens t LEFT JOIN networks n ON n.id = t.network_id \
          WHERE t.token_hash = $1",
     )
     .bind(hash)
-    .fetch_optional(&state.db)
+    .fetch_optional(db)
     .await?
     .ok_or(ApiError::Unauthorized)?;
-    let stored: String = row.try_get("token_hash")?;
-    if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+    if !bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
         return Err(ApiError::Unauthorized);
     }
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
-    let expires: Option<i64> = row.try_get("expires_at")?;
-    if revoked.is_some() || expires.is_some_and(|e| e <= now) {
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
         return Err(ApiError::Unauthorized);
     }
-    let role: String = row.try_get("role")?;
-    let role = Role::parse(&role).ok_or_else(|| ApiError::Internal("stored role".into()))?;
-    let network: Option<String> = row.try_get("network_id")?;
-    let disabled: Option<i64> = row.try_get("disabled_at")?;
-    if network.is_some() && disabled.is_some() {
+    if row.network_id.is_some() && row.disabled_at.is_some() {
         return Err(ApiError::Forbidden {
             code: "network_disabled",
             message: "the token's network is disabled".into(),
         });
     }
     Ok(Caller {
-        token_id: row.try_get("id")?,
-        role,
-        network,
-        subject: row.try_get("subject")?,
+        token_id: row.id,
+        role: row.role,
+        network: row.network_id,
+        subject: row.subject,
     })
 }
 
-async fn require(parts: &Parts, state: &AppState, role: Role) -> Result<Caller, ApiError> {
-    let caller = if role == Role::Relay {
-        authenticate_cached(parts, state).await?
-    } else {
-        authenticate(parts, state).await?
-    };
+async fn require<S>(parts: &Parts, state: &S, role: Role) -> Result<Caller, ApiError>
+where
+    AuthState: FromRef<S>,
+{
+    let caller = authenticate(parts, &AuthState::from_ref(state), role == Role::Relay).await?;
     if caller.role != role {
         return Err(ApiError::forbidden(format!(
             "this endpoint needs a {} token",
@@ -231,13 +342,13 @@ macro_rules! role_extractor {
             pub network: String,
         }
 
-        impl FromRequestParts<AppState> for $name {
+        impl<S: Send + Sync> FromRequestParts<S> for $name
+        where
+            AuthState: FromRef<S>,
+        {
             type Rejection = ApiError;
 
-            async fn from_request_parts(
-                parts: &mut Parts,
-                state: &AppState,
-            ) -> Result<Self, Self::Rejection> {
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
                 let caller = require(parts, state, $role).await?;
                 let network = caller.network.clone().ok_or_else(|| {
                     ApiError::Internal("per-network token without network".into())
@@ -248,12 +359,6 @@ macro_rules! role_extractor {
     };
 }
 
-role_extractor!(
-    ModeratorAuth,
-    Role::Moderator,
-    "A moderator of one network (check `network` against the case's network).",
-    "The network this moderator may act on."
-);
 role_extractor!(
     RelayAuth,
     Role::Relay,
@@ -274,30 +379,57 @@ pub struct AdminAuth {
     pub caller: Caller,
 }
 
-impl FromRequestParts<AppState> for AdminAuth {
+impl<S: Send + Sync> FromRequestParts<S> for AdminAuth
+where
+    AuthState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         Ok(Self {
             caller: require(parts, state, Role::Admin).await?,
         })
     }
 }
 
-/// Any authenticated caller (for endpoints that decide per role themselves).
+/// A moderator (scoped to one network) or an admin (every network): the moderation endpoints.
 #[derive(Debug, Clone)]
-pub struct AnyAuth(pub Caller);
+pub struct Staff {
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// `Some(network)` for a moderator, `None` for an admin.
+    pub scope: Option<String>,
+}
 
-impl FromRequestParts<AppState> for AnyAuth {
+impl Staff {
+    /// Whether this caller may see `network`'s cases.
+    pub fn sees(&self, network: &str) -> bool {
+        self.scope.as_deref().is_none_or(|s| s == network)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff
+where
+    AuthState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(authenticate(parts, state).await?))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = authenticate(parts, &AuthState::from_ref(state), false).await?;
+        let scope = match caller.role {
+            Role::Admin => None,
+            Role::Moderator => Some(
+                caller
+                    .network
+                    .clone()
+                    .ok_or_else(|| ApiError::Internal("moderator token without network".into()))?,
+            ),
+            Role::Relay | Role::Service => {
+                return Err(ApiError::forbidden(
+                    "this endpoint needs a moderator or admin token",
+                ));
+            }
+        };
+        Ok(Self { caller, scope })
     }
 }

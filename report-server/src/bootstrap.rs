@@ -4,9 +4,11 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use sqlx::{AnyPool, Row as _};
+use sqlx::AnyPool;
 
+use crate::audit::AuditEntry;
 use crate::auth::{Role, issue_token};
+use crate::change::Change;
 use crate::error::ApiError;
 use crate::keys::{Policy, create_network};
 use crate::seal::{self, ServerKey};
@@ -77,10 +79,10 @@ pub async fn check_server_key(db: &AnyPool, key: &ServerKey) -> Result<(), ApiEr
     .bind(now_ms())
     .execute(db)
     .await?;
-    let row = sqlx::query("SELECT value FROM server_meta WHERE name = 'server_key_check'")
-        .fetch_one(db)
-        .await?;
-    let stored: String = row.try_get("value")?;
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT value FROM server_meta WHERE name = 'server_key_check'")
+            .fetch_one(db)
+            .await?;
     seal::open(key, "key-check", b"", &stored).map_err(|_| {
         ApiError::Config(
             "the server key does not match the one this database was initialised with \
@@ -171,15 +173,10 @@ pub async fn issue_admin(
     db: &AnyPool,
     subject: &str,
 ) -> Result<zeroize::Zeroizing<String>, ApiError> {
-    let (id, t) = issue_token(db, Role::Admin, None, subject, None).await?;
-    crate::audit::record(
-        db,
-        "cli",
-        "token.issue",
-        &format!("token:{id}"),
-        None,
-        serde_json::json!({ "role": "admin", "subject": subject }),
-    )
-    .await?;
+    let mut change = Change::begin(db, "cli").await?;
+    let (id, t) = issue_token(change.conn(), Role::Admin, None, subject, None).await?;
+    let entry = AuditEntry::new("token.issue", format!("token:{id}"))
+        .details(serde_json::json!({ "role": "admin", "subject": subject }));
+    change.commit(entry).await?;
     Ok(t.secret)
 }

@@ -1,5 +1,5 @@
 //! A short-lived, per-instance cache for the stamping hot path: relay-token authentications and
-//! networks' current stamping keys.
+//! networks' current stamping keys (two [`TtlMap`]s in [`crate::state::AppState`]).
 //!
 //! Off when the TTL is zero. With a TTL of T, a relay token revoked (or a network disabled) on any
 //! instance may still stamp on another instance for up to T, and after a rotation an instance may
@@ -10,51 +10,30 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use franking_core::frank::StampKey;
-
-use crate::auth::Caller;
-
 /// Most entries per map before it is cleared (bounds memory under token-guessing traffic; only
 /// successful authentications are cached anyway).
 const MAX_ENTRIES: usize = 10_000;
 
-/// TTL cache of relay authentications and current stamping keys.
-pub struct StampCache {
+/// A string-keyed map whose entries expire `ttl` after insertion; a zero TTL disables it.
+pub struct TtlMap<V> {
     ttl: Duration,
-    callers: Mutex<HashMap<String, (Caller, Instant)>>,
-    keys: Mutex<HashMap<String, (StampKey, Instant)>>,
+    entries: Mutex<HashMap<String, (V, Instant)>>,
 }
 
-impl core::fmt::Debug for StampCache {
+impl<V> core::fmt::Debug for TtlMap<V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("StampCache")
+        f.debug_struct("TtlMap")
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
 }
 
-fn get<V: Clone>(map: &Mutex<HashMap<String, (V, Instant)>>, k: &str, ttl: Duration) -> Option<V> {
-    let guard = map.lock().ok()?;
-    let (v, at) = guard.get(k)?;
-    (at.elapsed() < ttl).then(|| v.clone())
-}
-
-fn put<V>(map: &Mutex<HashMap<String, (V, Instant)>>, k: &str, v: V) {
-    if let Ok(mut guard) = map.lock() {
-        if guard.len() >= MAX_ENTRIES {
-            guard.clear();
-        }
-        guard.insert(k.to_owned(), (v, Instant::now()));
-    }
-}
-
-impl StampCache {
-    /// A cache with time-to-live `ttl` (zero disables it).
+impl<V: Clone> TtlMap<V> {
+    /// A map with time-to-live `ttl` (zero disables it).
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            callers: Mutex::new(HashMap::new()),
-            keys: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::new()),
         }
     }
 
@@ -63,33 +42,26 @@ impl StampCache {
         !self.ttl.is_zero()
     }
 
-    /// A cached authentication for this token hash.
-    pub fn caller(&self, token_hash: &str) -> Option<Caller> {
+    /// The live entry for `key`, if any.
+    pub fn get(&self, key: &str) -> Option<V> {
         if !self.enabled() {
             return None;
         }
-        get(&self.callers, token_hash, self.ttl)
+        let guard = self.entries.lock().ok()?;
+        let (v, at) = guard.get(key)?;
+        (at.elapsed() < self.ttl).then(|| v.clone())
     }
 
-    /// Remember an authentication.
-    pub fn put_caller(&self, token_hash: &str, caller: Caller) {
-        if self.enabled() {
-            put(&self.callers, token_hash, caller);
-        }
-    }
-
-    /// A cached current key of `network`.
-    pub fn key(&self, network: &str) -> Option<StampKey> {
+    /// Remember `value` under `key` (no-op when disabled).
+    pub fn put(&self, key: &str, value: V) {
         if !self.enabled() {
-            return None;
+            return;
         }
-        get(&self.keys, network, self.ttl)
-    }
-
-    /// Remember a network's current key.
-    pub fn put_key(&self, network: &str, key: StampKey) {
-        if self.enabled() {
-            put(&self.keys, network, key);
+        if let Ok(mut guard) = self.entries.lock() {
+            if guard.len() >= MAX_ENTRIES {
+                guard.clear();
+            }
+            guard.insert(key.to_owned(), (value, Instant::now()));
         }
     }
 }

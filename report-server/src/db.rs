@@ -83,3 +83,38 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
     migrator().run(&pool).await?;
     Ok((pool, backend))
 }
+
+/// Store a Rust enum as its TEXT name through sqlx `Any`: implements `Type`, `Encode` and `Decode`
+/// from the enum's `as_str(self) -> &'static str` and `parse(&str) -> Option<Self>`, so rows derive
+/// [`sqlx::FromRow`] with enum fields and queries bind enum values directly. A stored name the enum
+/// does not know fails the row decode (a server fault, never client input).
+macro_rules! text_enum {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl sqlx::Type<sqlx::Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, sqlx::Any>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $ty {
+            fn decode(
+                value: <sqlx::Any as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                <$ty>::parse(s).ok_or_else(|| {
+                    format!("stored {} {s:?} is unknown", stringify!($ty)).into()
+                })
+            }
+        }
+    )+};
+}
+pub(crate) use text_enum;

@@ -1,8 +1,19 @@
-//! Request extractors that turn every rejection into an [`ApiError`] (JSON, stable code).
+//! Request extractors that turn every rejection into an [`ApiError`] (JSON, stable code). The
+//! authentication extractors (`AdminAuth`, `Staff`, ...) are in [`crate::auth`].
+//!
+//! | extractor | input | rejection |
+//! |---|---|---|
+//! | [`ApiJson`] | JSON body | 400 `malformed`, 415 `unsupported_media_type`, 413 |
+//! | [`OptionalJson`] | JSON body, empty = `T::default()` | 400 `malformed`, 413 |
+//! | [`ApiPath`] | path parameters | 400 `invalid_parameter` |
+//! | [`ApiQuery`] | query string | 400 `invalid_parameter` |
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -26,9 +37,8 @@ where
     }
 }
 
-/// Map axum's JSON rejection to our error.
-pub fn json_rejection(rej: JsonRejection) -> ApiError {
-    if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+fn json_rejection(rej: JsonRejection) -> ApiError {
+    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge;
     }
     match rej {
@@ -40,6 +50,35 @@ pub fn json_rejection(rej: JsonRejection) -> ApiError {
     }
 }
 
+/// An optional JSON body: an empty (or all-whitespace) body is `T::default()`; otherwise it must
+/// parse as `T` (400 `malformed`). No Content-Type is required, so `curl -X POST` works.
+#[derive(Debug, Clone)]
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::malformed(rej.body_text())
+            }
+        })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(Self)
+            .map_err(|e| ApiError::malformed(format!("body: {e}")))
+    }
+}
+
 /// `axum::extract::Path` whose rejections (e.g. a non-numeric key id) are 400 `invalid_parameter`
 /// JSON errors instead of axum's plain-text body.
 #[derive(Debug, Clone)]
@@ -47,7 +86,7 @@ pub struct ApiPath<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiPath<T>
 where
-    T: serde::de::DeserializeOwned + Send,
+    T: DeserializeOwned + Send,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -55,6 +94,26 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Query` whose rejections (unknown or ill-typed parameters) are 400
+/// `invalid_parameter` JSON errors.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),
         }
     }

@@ -1,10 +1,12 @@
-//! Networks' stamping keys and policies in the database: sealed storage, key-ring loading,
-//! creation, rotation and retirement.
+//! Networks, their policies and their stamping keys in the database: network rows, policy rows,
+//! sealed key storage, key-ring loading, creation, rotation and retirement.
 
 use franking_core::frank::{KeyId, KeyRing, ReportPolicy, StampKey};
-use sqlx::{AnyExecutor, AnyPool, Row as _};
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyExecutor, AnyPool};
 use zeroize::Zeroizing;
 
+use crate::db::text_enum;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
 use crate::util::{now_ms, to_i64, to_u64};
@@ -143,19 +145,35 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
 const POLICY_COLUMNS: &str = "p.window_ms, p.max_clock_skew_ms, p.key_grace_ms, p.categories, \
      p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit";
 
-fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<Policy, ApiError> {
-    let categories: String = row.try_get("categories")?;
-    Ok(Policy {
-        window_ms: to_u64(row.try_get("window_ms")?),
-        max_clock_skew_ms: to_u64(row.try_get("max_clock_skew_ms")?),
-        key_grace_ms: to_u64(row.try_get("key_grace_ms")?),
-        categories: serde_json::from_str(&categories)
-            .map_err(|e| ApiError::Internal(format!("stored categories: {e}")))?,
-        evidence_retention_ms: to_u64(row.try_get("evidence_retention_ms")?),
-        rate_window_ms: to_u64(row.try_get("rate_window_ms")?),
-        reporter_rate_limit: to_u64(row.try_get("reporter_rate_limit")?),
-        network_rate_limit: to_u64(row.try_get("network_rate_limit")?),
-    })
+/// A stored policy row (the columns of [`POLICY_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    window_ms: i64,
+    max_clock_skew_ms: i64,
+    key_grace_ms: i64,
+    categories: String,
+    evidence_retention_ms: i64,
+    rate_window_ms: i64,
+    reporter_rate_limit: i64,
+    network_rate_limit: i64,
+}
+
+impl TryFrom<PolicyRow> for Policy {
+    type Error = ApiError;
+
+    fn try_from(r: PolicyRow) -> Result<Self, ApiError> {
+        Ok(Policy {
+            window_ms: to_u64(r.window_ms),
+            max_clock_skew_ms: to_u64(r.max_clock_skew_ms),
+            key_grace_ms: to_u64(r.key_grace_ms),
+            categories: serde_json::from_str(&r.categories)
+                .map_err(|e| ApiError::Internal(format!("stored categories: {e}")))?,
+            evidence_retention_ms: to_u64(r.evidence_retention_ms),
+            rate_window_ms: to_u64(r.rate_window_ms),
+            reporter_rate_limit: to_u64(r.reporter_rate_limit),
+            network_rate_limit: to_u64(r.network_rate_limit),
+        })
+    }
 }
 
 /// Load a network's policy (404 if the network has none).
@@ -163,20 +181,52 @@ pub async fn load_policy<'c, E: AnyExecutor<'c>>(db: E, network: &str) -> Result
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {POLICY_COLUMNS} FROM network_policies p WHERE p.network_id = $1"
     ));
-    let row = sqlx::query(sql)
+    let row: PolicyRow = sqlx::query_as(sql)
         .bind(network)
         .fetch_optional(db)
         .await?
         .ok_or(ApiError::NotFound("network"))?;
-    policy_from_row(&row)
+    row.try_into()
 }
 
+/// Whether a stamping key signs new stamps (`current`, one per network) or only still verifies
+/// (`retired`, within the policy's grace period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Stamps new messages.
+    Current,
+    /// Verifies only (until `retired_at + key_grace_ms`).
+    Retired,
+}
+
+impl KeyStatus {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Retired => "retired",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "current" => Some(Self::Current),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+text_enum!(KeyStatus);
+
 /// A stored stamping key, still sealed.
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct SealedKey {
     key_id: i64,
-    sealed: String,
-    current: bool,
+    secret_sealed: String,
+    status: KeyStatus,
     retired_at: Option<i64>,
 }
 
@@ -184,9 +234,20 @@ impl core::fmt::Debug for SealedKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SealedKey")
             .field("key_id", &self.key_id)
-            .field("current", &self.current)
+            .field("status", &self.status)
             .finish_non_exhaustive()
     }
+}
+
+/// One row of the policy ⟕ keys join.
+#[derive(sqlx::FromRow)]
+struct PolicyKeyRow {
+    #[sqlx(flatten)]
+    policy: PolicyRow,
+    key_id: Option<i64>,
+    secret_sealed: Option<String>,
+    status: Option<KeyStatus>,
+    retired_at: Option<i64>,
 }
 
 /// A network's policy and its (still sealed) stamping keys in one query (report intake's hot path).
@@ -199,21 +260,25 @@ pub async fn load_policy_and_keys(
          FROM network_policies p LEFT JOIN stamping_keys k ON k.network_id = p.network_id \
          WHERE p.network_id = $1"
     ));
-    let rows = sqlx::query(sql).bind(network).fetch_all(db).await?;
-    let first = rows.first().ok_or(ApiError::NotFound("network"))?;
-    let policy = policy_from_row(first)?;
+    let mut rows: Vec<PolicyKeyRow> = sqlx::query_as(sql).bind(network).fetch_all(db).await?;
     let mut keys = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(key_id) = row.try_get::<Option<i64>, _>("key_id")? else {
-            continue;
-        };
-        keys.push(SealedKey {
-            key_id,
-            sealed: row.try_get("secret_sealed")?,
-            current: row.try_get::<String, _>("status")? == "current",
-            retired_at: row.try_get("retired_at")?,
-        });
+    let mut policy = None;
+    for row in rows.drain(..) {
+        if let (Some(key_id), Some(secret_sealed), Some(status)) =
+            (row.key_id, row.secret_sealed, row.status)
+        {
+            keys.push(SealedKey {
+                key_id,
+                secret_sealed,
+                status,
+                retired_at: row.retired_at,
+            });
+        }
+        if policy.is_none() {
+            policy = Some(row.policy);
+        }
     }
+    let policy = policy.ok_or(ApiError::NotFound("network"))?.try_into()?;
     Ok((policy, keys))
 }
 
@@ -227,11 +292,10 @@ pub fn build_ring(
     let mut current = None;
     let mut retired = Vec::new();
     for k in keys {
-        let key = unseal_key(server_key, network, k.key_id, &k.sealed)?;
-        if k.current {
-            current = Some(key);
-        } else {
-            retired.push((key, to_u64(k.retired_at.unwrap_or(0))));
+        let key = unseal_key(server_key, network, k.key_id, &k.secret_sealed)?;
+        match k.status {
+            KeyStatus::Current => current = Some(key),
+            KeyStatus::Retired => retired.push((key, to_u64(k.retired_at.unwrap_or(0)))),
         }
     }
     let current = current.ok_or(ApiError::NotFound("current stamping key"))?;
@@ -243,7 +307,7 @@ pub fn build_ring(
     Ok(ring)
 }
 
-/// Generate a stamping key and insert it (sealed) with `status` (`current` or `retired`).
+/// Generate a stamping key and insert it (sealed) as the network's `current` key.
 /// A unique-index violation (another current key) surfaces as a database error: callers retire
 /// the previous current key first, in the same transaction.
 pub async fn insert_new_key<'c, E: AnyExecutor<'c>>(
@@ -262,11 +326,12 @@ pub async fn insert_new_key<'c, E: AnyExecutor<'c>>(
     )?;
     sqlx::query(
         "INSERT INTO stamping_keys (network_id, key_id, secret_sealed, status, created_at) \
-         VALUES ($1, $2, $3, 'current', $4)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(network)
     .bind(i64::from(key_id))
     .bind(sealed)
+    .bind(KeyStatus::Current)
     .bind(now_ms())
     .execute(db)
     .await?;
@@ -296,24 +361,13 @@ pub async fn load_ring(
     network: &str,
     grace_ms: u64,
 ) -> Result<KeyRing, ApiError> {
-    let rows = sqlx::query(
+    let keys: Vec<SealedKey> = sqlx::query_as(
         "SELECT key_id, secret_sealed, status, retired_at FROM stamping_keys \
          WHERE network_id = $1 ORDER BY key_id",
     )
     .bind(network)
     .fetch_all(db)
     .await?;
-    let keys = rows
-        .iter()
-        .map(|row| {
-            Ok(SealedKey {
-                key_id: row.try_get("key_id")?,
-                sealed: row.try_get("secret_sealed")?,
-                current: row.try_get::<String, _>("status")? == "current",
-                retired_at: row.try_get("retired_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
     build_ring(server_key, network, &keys, grace_ms)
 }
 
@@ -323,33 +377,197 @@ pub async fn load_current(
     server_key: &ServerKey,
     network: &str,
 ) -> Result<StampKey, ApiError> {
-    let row = sqlx::query(
-        "SELECT key_id, secret_sealed FROM stamping_keys \
+    let k: SealedKey = sqlx::query_as(
+        "SELECT key_id, secret_sealed, status, retired_at FROM stamping_keys \
          WHERE network_id = $1 AND status = 'current'",
     )
     .bind(network)
     .fetch_optional(db)
     .await?
     .ok_or(ApiError::NotFound("current stamping key"))?;
-    unseal_key(
-        server_key,
-        network,
-        row.try_get("key_id")?,
-        &row.try_get::<String, _>("secret_sealed")?,
+    unseal_key(server_key, network, k.key_id, &k.secret_sealed)
+}
+
+/// A stamping key as admins see it (never the secret).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct KeyView {
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// The key id (in stamps).
+    pub key_id: i64,
+    /// Retirement time (ms); 0 = retired immediately (stops verifying at once).
+    pub retired_at: Option<i64>,
+    /// `current` or `retired`.
+    pub status: KeyStatus,
+}
+
+/// A network's keys, by id.
+pub async fn list_keys<'c, E: AnyExecutor<'c>>(
+    db: E,
+    network: &str,
+) -> Result<Vec<KeyView>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT key_id, status, created_at, retired_at FROM stamping_keys \
+         WHERE network_id = $1 ORDER BY key_id",
+    )
+    .bind(network)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Make a new current key for `network` (id `key_id`, default highest + 1) and retire the current
+/// one now, inside the caller's transaction. Returns the new id and whether a key was retired.
+pub async fn rotate(
+    conn: &mut AnyConnection,
+    server_key: &ServerKey,
+    network: &str,
+    key_id: Option<u32>,
+    now: i64,
+) -> Result<(u32, bool), ApiError> {
+    // Retire the current key first (a write, so SQLite takes its write lock before the reads below).
+    let retired = sqlx::query(
+        "UPDATE stamping_keys SET status = $1, retired_at = $2 \
+         WHERE network_id = $3 AND status = $4",
+    )
+    .bind(KeyStatus::Retired)
+    .bind(now)
+    .bind(network)
+    .bind(KeyStatus::Current)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let new_id = match key_id {
+        Some(k) => {
+            let exists = sqlx::query(
+                "SELECT key_id FROM stamping_keys WHERE network_id = $1 AND key_id = $2",
+            )
+            .bind(network)
+            .bind(i64::from(k))
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+            if exists {
+                return Err(ApiError::conflict(
+                    "duplicate_key_id",
+                    format!("network {network:?} already has stamping key {k}"),
+                ));
+            }
+            k
+        }
+        None => {
+            let (max,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(key_id) AS m FROM stamping_keys WHERE network_id = $1")
+                    .bind(network)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            u32::try_from(max.unwrap_or(0).saturating_add(1)).map_err(|_| {
+                ApiError::conflict("key_ids_exhausted", "no key id above the highest is free")
+            })?
+        }
+    };
+    insert_new_key(&mut *conn, server_key, network, new_id).await?;
+    Ok((new_id, retired > 0))
+}
+
+/// A key's status (404 `not_found` if the network has no such key).
+pub async fn key_status(
+    conn: &mut AnyConnection,
+    network: &str,
+    key_id: u32,
+) -> Result<KeyStatus, ApiError> {
+    let (status,): (KeyStatus,) =
+        sqlx::query_as("SELECT status FROM stamping_keys WHERE network_id = $1 AND key_id = $2")
+            .bind(network)
+            .bind(i64::from(key_id))
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(ApiError::NotFound("stamping key"))?;
+    Ok(status)
+}
+
+/// Make a retired key stop verifying now (inside the caller's transaction): `retired_at = 0`,
+/// retired "long ago", so every verification fails with `key_retired`.
+pub async fn stop_verifying(
+    conn: &mut AnyConnection,
+    network: &str,
+    key_id: u32,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE stamping_keys SET retired_at = 0 \
+         WHERE network_id = $1 AND key_id = $2 AND status = $3",
+    )
+    .bind(network)
+    .bind(i64::from(key_id))
+    .bind(KeyStatus::Retired)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A network row: also the list item of `GET /v1/admin/networks`.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Network {
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// When it was disabled (ms); its tokens stop working while set.
+    pub disabled_at: Option<i64>,
+    /// Display name.
+    pub display_name: String,
+    /// The network id (as in stamped contexts).
+    pub id: String,
+}
+
+/// A network with its policy and keys (`GET /v1/admin/networks/{id}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkDetail {
+    /// The network.
+    #[serde(flatten)]
+    pub network: Network,
+    /// Its stamping keys.
+    pub keys: Vec<KeyView>,
+    /// Its policy.
+    pub policy: Policy,
+}
+
+/// Load a network (404 `not_found`).
+pub async fn load_network<'c, E: AnyExecutor<'c>>(db: E, id: &str) -> Result<Network, ApiError> {
+    sqlx::query_as("SELECT id, display_name, created_at, disabled_at FROM networks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(ApiError::NotFound("network"))
+}
+
+/// Every network, by id.
+pub async fn list_networks(db: &AnyPool) -> Result<Vec<Network>, ApiError> {
+    Ok(
+        sqlx::query_as(
+            "SELECT id, display_name, created_at, disabled_at FROM networks ORDER BY id",
+        )
+        .fetch_all(db)
+        .await?,
     )
 }
 
-/// Create a network with its policy and first stamping key (`key_id` 1), in one transaction.
-/// 409 `already_exists` if the id is taken.
-pub async fn create_network(
-    db: &AnyPool,
+/// A network with its policy and keys (404 `not_found`).
+pub async fn network_detail(db: &AnyPool, id: &str) -> Result<NetworkDetail, ApiError> {
+    Ok(NetworkDetail {
+        network: load_network(db, id).await?,
+        policy: load_policy(db, id).await?,
+        keys: list_keys(db, id).await?,
+    })
+}
+
+/// Insert a network with its policy and first stamping key (`key_id` 1) inside the caller's
+/// transaction. 409 `already_exists` if the id is taken.
+pub async fn insert_network(
+    conn: &mut AnyConnection,
     server_key: &ServerKey,
     id: &str,
     display_name: &str,
     policy: &Policy,
 ) -> Result<(), ApiError> {
     policy.validate()?;
-    let mut tx = db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO networks (id, display_name, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO NOTHING",
@@ -357,7 +575,7 @@ pub async fn create_network(
     .bind(id)
     .bind(display_name)
     .bind(now_ms())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if inserted == 0 {
@@ -366,8 +584,47 @@ pub async fn create_network(
             format!("network {id:?} already exists"),
         ));
     }
-    store_policy(&mut *tx, id, policy, true).await?;
-    insert_new_key(&mut *tx, server_key, id, 1).await?;
+    store_policy(&mut *conn, id, policy, true).await?;
+    insert_new_key(&mut *conn, server_key, id, 1).await?;
+    Ok(())
+}
+
+/// [`insert_network`] in a transaction of its own (start-up bootstrap and tests; the admin API
+/// creates networks inside an audited [`crate::change::Change`]).
+pub async fn create_network(
+    db: &AnyPool,
+    server_key: &ServerKey,
+    id: &str,
+    display_name: &str,
+    policy: &Policy,
+) -> Result<(), ApiError> {
+    let mut tx = db.begin().await?;
+    insert_network(&mut tx, server_key, id, display_name, policy).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Change a network's display name and/or disabled flag (inside the caller's transaction).
+pub async fn update_network(
+    conn: &mut AnyConnection,
+    id: &str,
+    display_name: Option<&str>,
+    disabled: Option<bool>,
+    now: i64,
+) -> Result<(), ApiError> {
+    if let Some(name) = display_name {
+        sqlx::query("UPDATE networks SET display_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(disabled) = disabled {
+        sqlx::query("UPDATE networks SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then_some(now))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }

@@ -10,18 +10,24 @@
 //!
 //! Storage is sqlx `Any` over PostgreSQL or SQLite with one migration set; the process keeps no
 //! state that matters for correctness, so several instances can share one PostgreSQL database.
-//! Secrets at rest are sealed with the server key ([`seal`]). See `docs/operations.md`.
+//! Secrets at rest are sealed with the server key ([`seal`]). See `docs/operations.md`, and
+//! `docs/architecture.md` for which module owns what.
 
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
+pub mod cases;
+pub mod change;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod keys;
 pub mod metrics;
+pub mod notes;
+pub mod page;
 pub mod ratelimit;
 pub mod retention;
 pub mod routes;
@@ -43,18 +49,19 @@ pub use state::{AppState, Limits};
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     Router::new()
-        .merge(routes::health::routes())
-        .merge(routes::stamp::routes())
-        .merge(routes::reports::routes())
-        .merge(routes::admin::routes())
-        .merge(routes::cases::routes())
-        .merge(routes::openapi::routes())
+        .merge(routes::health::router())
+        .merge(routes::stamp::router())
+        .merge(routes::reports::router())
+        .merge(routes::cases::router())
+        .merge(routes::notes::router())
+        .merge(routes::admin::router())
+        .merge(routes::openapi::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
+                    state.metrics.clone(),
                     metrics::track,
                 ))
                 .layer(axum::middleware::map_response(map_limit_errors))

@@ -6,6 +6,7 @@
 //!   (`accepted`/`duplicate`/`rejected` with the error code as reason).
 //! * `franking_stamps_issued_total{network}` — stamps made.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -16,8 +17,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 type Labels = Vec<(String, String)>;
 
@@ -111,7 +110,7 @@ impl Metrics {
 
 /// Middleware recording request counts and latency by matched route (never the raw path, so
 /// ids in URLs do not explode label cardinality).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -120,7 +119,6 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();
-    let m = &state.metrics;
     m.requests
         .get_or_create(&vec![
             ("route".to_owned(), route.clone()),

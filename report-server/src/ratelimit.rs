@@ -11,11 +11,10 @@
 //! verified report (rejected submissions leave no trace), so concurrent submissions can overshoot a limit by at most the
 //! number of requests in flight.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::{AnyConnection, AnyPool};
 
 use crate::error::ApiError;
 use crate::keys::Policy;
-use crate::state::AppState;
 use crate::util::{random_bytes, to_i64, to_u64};
 
 /// Rows per bucket for network-wide counters.
@@ -52,7 +51,7 @@ fn scopes(policy: &Policy, network: &str, reporter: &str) -> [Scope; 2] {
 
 /// 429 `rate_limited` if the reporter or the network used up its limit in the window ending `now`.
 pub async fn check(
-    state: &AppState,
+    db: &AnyPool,
     policy: &Policy,
     network: &str,
     reporter: &str,
@@ -60,7 +59,7 @@ pub async fn check(
 ) -> Result<(), ApiError> {
     let since = now.saturating_sub(to_i64(policy.rate_window_ms));
     let scopes = scopes(policy, network, reporter);
-    let row = sqlx::query(
+    let (used0, used1): (i64, i64) = sqlx::query_as(
         "SELECT \
          (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counters \
           WHERE scope = $1 AND bucket > $3) AS used0, \
@@ -70,10 +69,9 @@ pub async fn check(
     .bind(&scopes[0].key)
     .bind(&scopes[1].key)
     .bind(since)
-    .fetch_one(&state.db)
+    .fetch_one(db)
     .await?;
-    let used: [i64; 2] = [row.try_get("used0")?, row.try_get("used1")?];
-    for (scope, used) in scopes.into_iter().zip(used) {
+    for (scope, used) in scopes.into_iter().zip([used0, used1]) {
         if to_u64(used) >= scope.limit {
             return Err(ApiError::RateLimited {
                 scope: scope.name,

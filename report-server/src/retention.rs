@@ -22,9 +22,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::{AnyPool, Row as _};
+use sqlx::AnyPool;
 
-use crate::audit;
+use crate::audit::AuditEntry;
+use crate::change::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -62,8 +63,8 @@ pub async fn purge_expired(
     // Cases already looked at in this run (skipped ones must not be picked again forever).
     let mut seen = std::collections::HashSet::new();
     loop {
-        let rows = sqlx::query(
-            "SELECT c.id, c.network_id, c.resolved_at FROM cases c \
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.id, c.network_id FROM cases c \
              JOIN network_policies p ON p.network_id = c.network_id \
              WHERE c.state IN ('resolved', 'dismissed') AND c.resolved_at IS NOT NULL \
                AND c.resolved_at <= $1 - p.evidence_retention_ms \
@@ -75,14 +76,12 @@ pub async fn purge_expired(
         .fetch_all(db)
         .await?;
         let mut progressed = false;
-        for row in &rows {
-            let id: String = row.try_get("id")?;
+        for (id, network) in &rows {
             if !seen.insert(id.clone()) {
                 continue;
             }
             progressed = true;
-            let network: String = row.try_get("network_id")?;
-            let n = purge_case(db, &id, &network, now_ms, actor).await?;
+            let n = purge_case(db, id, network, now_ms, actor).await?;
             if n > 0 {
                 out.cases += 1;
                 out.evidence_purged += n;
@@ -92,15 +91,10 @@ pub async fn purge_expired(
             break;
         }
     }
-    audit::record(
-        db,
-        actor,
-        "retention.run",
-        "retention",
-        None,
+    let entry = AuditEntry::new("retention.run", "retention").details(
         json!({ "now_ms": now_ms, "cases": out.cases, "evidence_purged": out.evidence_purged }),
-    )
-    .await?;
+    );
+    Change::begin(db, actor).await?.commit(entry).await?;
     if out.evidence_purged > 0 {
         tracing::info!(
             cases = out.cases,
@@ -120,7 +114,7 @@ async fn purge_case(
     now_ms: i64,
     actor: &str,
 ) -> Result<u64, ApiError> {
-    let mut tx = db.begin().await?;
+    let mut change = Change::begin(db, actor).await?;
     // A no-op write: locks the case row (PostgreSQL) / takes the write lock (SQLite) and re-checks
     // the conditions against the committed state.
     let still = sqlx::query(
@@ -131,11 +125,11 @@ async fn purge_case(
     )
     .bind(case_id)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(change.conn())
     .await?
     .rows_affected();
     if still == 0 {
-        tx.rollback().await?;
+        change.rollback().await?;
         return Ok(0);
     }
     let purged = sqlx::query(
@@ -143,21 +137,17 @@ async fn purge_case(
     )
     .bind(case_id)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(change.conn())
     .await?
     .rows_affected();
-    if purged > 0 {
-        audit::record(
-            &mut *tx,
-            actor,
-            "evidence.purge",
-            &format!("case:{case_id}"),
-            Some(network),
-            json!({ "evidence_purged": purged, "now_ms": now_ms }),
-        )
-        .await?;
+    if purged == 0 {
+        change.rollback().await?;
+        return Ok(0);
     }
-    tx.commit().await?;
+    let entry = AuditEntry::new("evidence.purge", format!("case:{case_id}"))
+        .network(Some(network))
+        .details(json!({ "evidence_purged": purged, "now_ms": now_ms }));
+    change.commit(entry).await?;
     Ok(purged)
 }
 

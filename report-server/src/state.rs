@@ -1,11 +1,18 @@
 //! Shared application state (cheap to clone; everything that matters lives in the database).
+//!
+//! Handlers take `State<AppState>`. Modules that need only a part take a substate through axum's
+//! [`FromRef`] instead (the auth extractors take [`AuthState`], the metrics middleware
+//! `Arc<Metrics>`), so `auth`, `cache` and `metrics` do not depend on this module.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
+use franking_core::frank::StampKey;
 use sqlx::AnyPool;
 
-use crate::cache::StampCache;
+use crate::auth::{AuthState, Caller};
+use crate::cache::TtlMap;
 use crate::db::Backend;
 use crate::metrics::Metrics;
 use crate::seal::ServerKey;
@@ -47,8 +54,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Arc<Limits>,
-    /// Stamping-path cache (see [`crate::cache`]).
-    pub stamp_cache: Arc<StampCache>,
+    /// Stamping-path cache of relay authentications by token hash (see [`crate::cache`]).
+    pub relay_callers: Arc<TtlMap<Caller>>,
+    /// Stamping-path cache of networks' current stamping keys (see [`crate::cache`]).
+    pub current_keys: Arc<TtlMap<StampKey>>,
 }
 
 impl AppState {
@@ -59,8 +68,24 @@ impl AppState {
             backend,
             server_key: Arc::new(server_key),
             metrics: Arc::new(Metrics::new()),
-            stamp_cache: Arc::new(StampCache::new(limits.stamp_cache_ttl)),
+            relay_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
+            current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             limits: Arc::new(limits),
         }
+    }
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(state: &AppState) -> Self {
+        AuthState {
+            db: state.db.clone(),
+            relay_callers: state.relay_callers.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
     }
 }

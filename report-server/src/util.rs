@@ -1,7 +1,8 @@
-//! Small helpers: clock, random ids and tokens, hashing, base64url.
+//! Small helpers: clock, random ids and tokens, hashing, base64url, free-text and identifier checks.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use franking_core::frank::MAX_ID_LEN;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -49,4 +50,28 @@ pub fn to_i64(v: u64) -> i64 {
 /// A stored BIGINT back to u64 (negative values become 0).
 pub fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+/// 400 `invalid_parameter` unless `s` is 1..=`max` bytes, not blank, without NUL (free text:
+/// notes, reasons, assignees).
+pub fn check_text(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
+    if s.trim().is_empty() || s.len() > max || s.contains('\0') {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("{what} must be 1..={max} bytes, not blank, without NUL"),
+        ));
+    }
+    Ok(())
+}
+
+/// 400 `invalid_parameter` unless `s` is 1..=[`MAX_ID_LEN`] bytes without control characters
+/// (identifiers: network ids, display names, token subjects).
+pub fn check_identifier(what: &str, s: &str) -> Result<(), ApiError> {
+    if s.is_empty() || s.len() > MAX_ID_LEN || s.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("{what} must be 1..={MAX_ID_LEN} bytes without control characters"),
+        ));
+    }
+    Ok(())
 }

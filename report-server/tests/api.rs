@@ -440,8 +440,8 @@ async fn report_accept_group_and_duplicate() {
     let id: String = row[0].try_get("id").unwrap();
     let plain = report_server::seal::open(
         &h.state.server_key,
-        report_server::routes::reports::EVIDENCE_SEAL_PURPOSE,
-        &report_server::routes::reports::evidence_seal_context(&id, &case_id),
+        report_server::evidence::SEAL_PURPOSE,
+        &report_server::evidence::seal_context(&id, &case_id),
         &sealed,
     )
     .unwrap();

@@ -32,12 +32,26 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
-/// (METHOD, path) of every `.route("path", method(handler)...)` call in `src/routes/*.rs`.
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// (METHOD, path) of every `.route("path", method(handler)...)` call in `src/routes/**.rs`.
 fn routed_in_source() -> BTreeSet<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes");
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for path in rust_files(std::path::Path::new(dir)) {
+        let src = std::fs::read_to_string(path).unwrap();
         let mut rest = src.as_str();
         while let Some(i) = rest.find(".route(") {
             rest = &rest[i + ".route(".len()..];

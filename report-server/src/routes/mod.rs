@@ -1,15 +1,20 @@
-//! HTTP routes, one file per area. Each module exposes `pub fn routes() -> Router<AppState>`.
+//! HTTP routes, one module per resource. Each exposes `pub fn router() -> Router<AppState>`;
+//! [`crate::router`] merges them. Handlers stay small: they check input, call the typed
+//! database functions of the domain modules (`cases`, `notes`, `keys`, `auth`, `audit`, ...)
+//! and return typed responses.
 //!
 //! * `health` — `/healthz`, `/readyz`, `/metrics`
 //! * `stamp` — `/v1/stamp`, `/v1/stamp/batch` (relay tokens)
 //! * `reports` — `/v1/reports` (service tokens)
-//! * `admin` — `/v1/admin/...` (admin tokens)
-//! * `cases` — moderation workflow (second engineer)
-//! * `openapi` — OpenAPI document (second engineer)
+//! * `cases` — the moderation queue and workflow (moderator and admin tokens)
+//! * `notes` — case notes (moderator and admin tokens)
+//! * `admin` — `/v1/admin/...` (admin tokens): networks, keys, tokens, audit log, retention
+//! * `openapi` — the OpenAPI document
 
 pub mod admin;
 pub mod cases;
 pub mod health;
+pub mod notes;
 pub mod openapi;
 pub mod reports;
 pub mod stamp;

@@ -15,7 +15,7 @@ use crate::state::AppState;
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 /// The OpenAPI route.
-pub fn routes() -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new().route("/v1/openapi.json", get(openapi))
 }
 

@@ -21,21 +21,18 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use franking_core::frank::{Report, Suite, VerifiedReport, verify_report};
-use sqlx::Row as _;
 
 use crate::auth::ServiceAuth;
 use crate::error::ApiError;
+use crate::evidence::NewEvidence;
 use crate::extract::ApiJson;
 use crate::keys::{self, Policy};
+use crate::ratelimit;
 use crate::state::AppState;
 use crate::util::{b64, new_id, now_ms, sha256_hex, to_i64, to_u64};
-use crate::{ratelimit, seal};
-
-/// `seal` purpose label for evidence blobs (context: `be32(len(evidence id)) ‖ evidence id ‖ case id`).
-pub const EVIDENCE_SEAL_PURPOSE: &str = "evidence";
 
 /// The report routes.
-pub fn routes() -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new().route("/v1/reports", post(submit))
 }
 
@@ -168,7 +165,7 @@ async fn intake(
         ));
     }
     let now = now_ms();
-    ratelimit::check(state, &policy, network, &sub.reporter, now).await?;
+    ratelimit::check(&state.db, &policy, network, &sub.reporter, now).await?;
     let ring = keys::build_ring(
         &state.server_key,
         network,
@@ -210,15 +207,12 @@ async fn store(
     let report = verified.report();
     let ctx = verified.context();
     let (gkey, commitment_b64, stamp_b64) = group_key(verified)?;
-    let evidence_plain = serde_json::to_vec(report)
-        .map_err(|e| ApiError::Internal(format!("evidence encoding: {e}")))?;
-    let evidence_plain = zeroize::Zeroizing::new(evidence_plain);
 
     // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
     // rate-limit counters (last, so their rows are locked only briefly).
     let fresh_case_id = new_id("case")?;
     let mut tx = state.db.begin().await?;
-    let case_id: String = sqlx::query(
+    let (case_id,): (String,) = sqlx::query_as(
         "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
          message_id, message_ts, state, category, report_count, first_reported_at, \
          last_reported_at, updated_at) \
@@ -238,8 +232,7 @@ async fn store(
     .bind(category.map(str::to_owned))
     .bind(now)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
+    .await?;
     // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
     let new_case = case_id == fresh_case_id;
     let new_reporter = sqlx::query(
@@ -269,29 +262,19 @@ async fn store(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let evidence_id = new_id("evd")?;
-        let sealed = seal::seal(
-            &state.server_key,
-            EVIDENCE_SEAL_PURPOSE,
-            &evidence_seal_context(&evidence_id, &case_id),
-            &evidence_plain,
-        )?;
-        sqlx::query(
-            "INSERT INTO evidence (id, case_id, report_id, sealed, created_at, purge_after) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&evidence_id)
-        .bind(&case_id)
-        .bind(&report_id)
-        .bind(sealed)
-        .bind(now)
-        .bind(now.saturating_add(to_i64(policy.evidence_retention_ms)))
-        .execute(&mut *tx)
+        NewEvidence {
+            id: &new_id("evd")?,
+            case_id: &case_id,
+            report_id: &report_id,
+            now,
+            purge_after: now.saturating_add(to_i64(policy.evidence_retention_ms)),
+        }
+        .insert(&mut tx, &state.server_key, report)
         .await?;
-        let count: i64 = if new_case {
-            1
+        let (count,): (i64,) = if new_case {
+            (1,)
         } else {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
              updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 \
              RETURNING report_count",
@@ -301,19 +284,17 @@ async fn store(
             .bind(category.map(str::to_owned))
             .fetch_one(&mut *tx)
             .await?
-            .try_get("report_count")?
         };
         (report_id, count)
     } else {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT r.id, c.report_count FROM reports r JOIN cases c ON c.id = r.case_id \
              WHERE r.case_id = $1 AND r.reporter = $2",
         )
         .bind(&case_id)
         .bind(&report.reporter)
         .fetch_one(&mut *tx)
-        .await?;
-        (row.try_get("id")?, row.try_get("report_count")?)
+        .await?
     };
     ratelimit::record(&mut tx, policy, network, &report.reporter, now).await?;
     tx.commit().await?;
@@ -335,13 +316,4 @@ async fn store(
             report_count: to_u64(count),
         }),
     ))
-}
-
-/// The `seal` context binding an evidence blob to its row: `be32(len(id)) ‖ id ‖ case_id`.
-pub fn evidence_seal_context(evidence_id: &str, case_id: &str) -> Vec<u8> {
-    let mut c = Vec::with_capacity(4 + evidence_id.len() + case_id.len());
-    c.extend_from_slice(&(evidence_id.len() as u32).to_be_bytes());
-    c.extend_from_slice(evidence_id.as_bytes());
-    c.extend_from_slice(case_id.as_bytes());
-    c
 }

@@ -23,7 +23,7 @@ use crate::keys;
 use crate::state::AppState;
 
 /// The stamp routes.
-pub fn routes() -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/stamp", post(stamp_one))
         .route("/v1/stamp/batch", post(stamp_batch))
@@ -100,11 +100,11 @@ fn parse_item(req: StampRequest, network: &str) -> Result<(Suite, Commitment, Co
 }
 
 async fn current_key(state: &AppState, network: &str) -> Result<StampKey, ApiError> {
-    if let Some(k) = state.stamp_cache.key(network) {
+    if let Some(k) = state.current_keys.get(network) {
         return Ok(k);
     }
     let key = keys::load_current(&state.db, &state.server_key, network).await?;
-    state.stamp_cache.put_key(network, key.clone());
+    state.current_keys.put(network, key.clone());
     Ok(key)
 }
 

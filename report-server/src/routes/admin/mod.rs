@@ -1,0 +1,31 @@
+//! Admin API (admin tokens only), one module per resource, each with its `router()`:
+//!
+//! | module | paths |
+//! |---|---|
+//! | [`networks`] | `/v1/admin/networks`, `/v1/admin/networks/{id}`, `.../policy` |
+//! | [`keys`] | `/v1/admin/networks/{id}/keys`, `.../rotate`, `.../{key_id}/retire` |
+//! | [`tokens`] | `/v1/admin/tokens`, `/v1/admin/tokens/{id}` |
+//! | [`audit`] | `/v1/admin/audit` (the audit-log reader) |
+//! | [`retention`] | `/v1/admin/retention/run` (purge expired evidence now) |
+//!
+//! Every change is made in a [`crate::change::Change`]: committed together with its audit entry.
+
+pub mod audit;
+pub mod keys;
+pub mod networks;
+pub mod retention;
+pub mod tokens;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Every admin route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(networks::router())
+        .merge(keys::router())
+        .merge(tokens::router())
+        .merge(audit::router())
+        .merge(retention::router())
+}
