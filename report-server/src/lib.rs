@@ -24,6 +24,7 @@ pub mod db;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod intake;
 pub mod keys;
 pub mod metrics;
 pub mod notes;

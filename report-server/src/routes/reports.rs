@@ -10,8 +10,8 @@
 //! (429 `rate_limited`) → [`verify_report`] with the network's key ring and policy (422 with the
 //! franking-core code: `unknown_key_id`, `key_retired`, `bad_stamp`, `commitment_mismatch`,
 //! `reporter_not_recipient`, `outside_window`, `not_same_conversation`) → only then, in one
-//! transaction: rate event, case (grouped by commitment + stamp), distinct reporter, report row,
-//! sealed evidence.
+//! transaction ([`crate::intake`]): case (grouped by commitment + stamp), distinct reporter, report
+//! row, sealed evidence, rate-limit counters.
 //!
 //! Duplicates: the same reporter reporting the same message again is idempotent — same case, count
 //! unchanged, nothing new stored (200 with `"duplicate": true`; a new report is 201).
@@ -20,16 +20,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use franking_core::frank::{Report, Suite, VerifiedReport, verify_report};
+use franking_core::frank::{Report, Suite, verify_report};
 
 use crate::auth::ServiceAuth;
 use crate::error::ApiError;
-use crate::evidence::NewEvidence;
 use crate::extract::ApiJson;
-use crate::keys::{self, Policy};
-use crate::ratelimit;
+use crate::keys;
 use crate::state::AppState;
-use crate::util::{b64, new_id, now_ms, sha256_hex, to_i64, to_u64};
+use crate::util::{now_ms, to_u64};
+use crate::{intake, ratelimit};
 
 /// The report routes.
 pub fn router() -> Router<AppState> {
@@ -102,21 +101,6 @@ fn report_size(r: &Report) -> usize {
     r.message.plaintext.len() + r.earlier.iter().map(|e| e.plaintext.len()).sum::<usize>()
 }
 
-/// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
-fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
-    let commitment = v.commitment().as_bytes();
-    let stamp = v
-        .report()
-        .message
-        .stamp
-        .to_bytes()
-        .map_err(|e| ApiError::Internal(format!("stamp encoding: {e}")))?;
-    let mut buf = Vec::with_capacity(commitment.len() + stamp.len());
-    buf.extend_from_slice(commitment);
-    buf.extend_from_slice(&stamp);
-    Ok((sha256_hex(&buf), b64(commitment), b64(&stamp)))
-}
-
 async fn submit(
     State(state): State<AppState>,
     service: ServiceAuth,
@@ -185,135 +169,28 @@ async fn intake(
         verify_report(report, &ring, &report_policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))?;
-    store(
-        state,
+    let target = intake::Intake {
         network,
-        sub.category.as_deref(),
-        &policy,
-        &verified,
+        category: sub.category.as_deref(),
+        policy: &policy,
         now,
-    )
-    .await
-}
-
-async fn store(
-    state: &AppState,
-    network: &str,
-    category: Option<&str>,
-    policy: &Policy,
-    verified: &VerifiedReport,
-    now: i64,
-) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
-    let report = verified.report();
-    let ctx = verified.context();
-    let (gkey, commitment_b64, stamp_b64) = group_key(verified)?;
-
-    // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
-    // rate-limit counters (last, so their rows are locked only briefly).
-    let fresh_case_id = new_id("case")?;
-    let mut tx = state.db.begin().await?;
-    let (case_id,): (String,) = sqlx::query_as(
-        "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
-         message_id, message_ts, state, category, report_count, first_reported_at, \
-         last_reported_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, 1, $11, $11, $11) \
-         ON CONFLICT (network_id, group_key) \
-         DO UPDATE SET last_reported_at = cases.last_reported_at RETURNING id",
-    )
-    .bind(&fresh_case_id)
-    .bind(network)
-    .bind(&gkey)
-    .bind(&commitment_b64)
-    .bind(&stamp_b64)
-    .bind(i64::from(verified.key_id().0))
-    .bind(ctx.sender())
-    .bind(ctx.message_id())
-    .bind(to_i64(ctx.timestamp_ms()))
-    .bind(category.map(str::to_owned))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
-    let new_case = case_id == fresh_case_id;
-    let new_reporter = sqlx::query(
-        "INSERT INTO case_reporters (case_id, reporter, first_reported_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (case_id, reporter) DO NOTHING",
-    )
-    .bind(&case_id)
-    .bind(&report.reporter)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    let (report_id, count): (String, i64) = if new_reporter {
-        let report_id = new_id("rep")?;
-        sqlx::query(
-            "INSERT INTO reports (id, case_id, network_id, reporter, reason, category, \
-             earlier_count, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&report_id)
-        .bind(&case_id)
-        .bind(network)
-        .bind(&report.reporter)
-        .bind(&report.reason)
-        .bind(category.map(str::to_owned))
-        .bind(i64::try_from(report.earlier.len()).unwrap_or(i64::MAX))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        NewEvidence {
-            id: &new_id("evd")?,
-            case_id: &case_id,
-            report_id: &report_id,
-            now,
-            purge_after: now.saturating_add(to_i64(policy.evidence_retention_ms)),
-        }
-        .insert(&mut tx, &state.server_key, report)
-        .await?;
-        let (count,): (i64,) = if new_case {
-            (1,)
-        } else {
-            sqlx::query_as(
-                "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
-             updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 \
-             RETURNING report_count",
-            )
-            .bind(&case_id)
-            .bind(now)
-            .bind(category.map(str::to_owned))
-            .fetch_one(&mut *tx)
-            .await?
-        };
-        (report_id, count)
-    } else {
-        sqlx::query_as(
-            "SELECT r.id, c.report_count FROM reports r JOIN cases c ON c.id = r.case_id \
-             WHERE r.case_id = $1 AND r.reporter = $2",
-        )
-        .bind(&case_id)
-        .bind(&report.reporter)
-        .fetch_one(&mut *tx)
-        .await?
     };
-    ratelimit::record(&mut tx, policy, network, &report.reporter, now).await?;
-    tx.commit().await?;
-    if new_reporter {
-        tracing::debug!(%case_id, %report_id, network, "report accepted");
-    }
-    let status = if new_reporter {
-        StatusCode::CREATED
-    } else {
+    let stored = target
+        .store(&state.db, &state.server_key, &verified)
+        .await?;
+    let status = if stored.duplicate {
         StatusCode::OK
+    } else {
+        StatusCode::CREATED
     };
     Ok((
         status,
         Json(ReportReceipt {
             verdict: "accepted".into(),
-            case_id,
-            report_id,
-            duplicate: !new_reporter,
-            report_count: to_u64(count),
+            case_id: stored.case_id,
+            report_id: stored.report_id,
+            duplicate: stored.duplicate,
+            report_count: to_u64(stored.report_count),
         }),
     ))
 }
