@@ -54,11 +54,6 @@ pub struct ChapolyCollision {
 }
 
 impl ChapolyCollision {
-    /// The CLI's output: one JSON object `{"ciphertext": "<hex>", "tag": "<hex>"}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        crate::hexutil::collision_json(&self.ciphertext, &self.tag)
-    }
-
     /// The ciphertext with the tag appended, as `chacha20poly1305`'s `Aead::decrypt` expects.
     pub fn ciphertext_and_tag(&self) -> Vec<u8> {
         crate::hexutil::append_tag(&self.ciphertext, &self.tag)
@@ -280,80 +275,4 @@ pub fn verify(keys: &[[u8; 32]], nonce: &[u8], ad: &[u8], ct: &[u8], tag: &[u8; 
         open_with_crate(key, nonce, ad, &buf).map_err(|_| Error::SelfCheckFailed { index })?;
     }
     Ok(())
-}
-
-/// Parses hex keys (32 bytes each), a hex nonce and optional hex AD, runs [`collide`] with an
-/// all-zero target tag, and returns the result; the body of `franking-attacks chapoly-collide`.
-/// `xchacha` demands a 24-byte nonce (XChaCha20-Poly1305); otherwise 12 bytes.
-pub fn run_collide(
-    keys_hex: &[String],
-    nonce_hex: &str,
-    ad_hex: Option<&str>,
-    xchacha: bool,
-) -> Result<ChapolyCollision> {
-    let keys = keys_hex
-        .iter()
-        .map(|h| {
-            let v = hex::decode(h.trim()).map_err(|source| Error::InvalidHex {
-                what: "--key".into(),
-                source,
-            })?;
-            <[u8; 32]>::try_from(v.as_slice()).map_err(|_| Error::InvalidKeyLength {
-                len: v.len(),
-                expected: "32",
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let nonce = hex::decode(nonce_hex.trim()).map_err(|source| Error::InvalidHex {
-        what: "--nonce".into(),
-        source,
-    })?;
-    let want = if xchacha { 24 } else { 12 };
-    if nonce.len() != want {
-        return Err(Error::InvalidNonceLength {
-            len: nonce.len(),
-            expected: if xchacha {
-                "24 (XChaCha20)"
-            } else {
-                "12 (ChaCha20)"
-            },
-        });
-    }
-    let ad = match ad_hex {
-        Some(h) => hex::decode(h.trim()).map_err(|source| Error::InvalidHex {
-            what: "--ad".into(),
-            source,
-        })?,
-        None => Vec::new(),
-    };
-    collide(&keys, &nonce, &ad, [0u8; 16], DEFAULT_MAX_TRIES)
-}
-
-/// Arguments of `franking-attacks chapoly-collide`.
-#[derive(Debug, clap::Args)]
-pub struct ChapolyCollideArgs {
-    /// ChaCha20-Poly1305 key in hex (32 bytes); repeat once per key (at least 2; k ≤ 12 runs in
-    /// seconds, the search costs about 4^k steps).
-    #[arg(long = "key", value_name = "HEX", required = true)]
-    pub keys: Vec<String>,
-    /// Nonce in hex: 12 bytes, or 24 bytes with --xchacha.
-    #[arg(long, value_name = "HEX")]
-    pub nonce: String,
-    /// Associated data in hex (default: empty).
-    #[arg(long, value_name = "HEX")]
-    pub ad: Option<String>,
-    /// Attack XChaCha20-Poly1305 (24-byte nonce, HChaCha20 subkeys) instead of ChaCha20-Poly1305.
-    #[arg(long)]
-    pub xchacha: bool,
-}
-
-/// Runs `chapoly-collide`: forges a ciphertext with an all-zero tag verifying under every key,
-/// checks it with the real `chacha20poly1305` crate, and writes
-/// `{"ciphertext": hex, "tag": hex}` to `out`.
-pub fn run_chapoly_collide(args: &ChapolyCollideArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let c = run_collide(&args.keys, &args.nonce, args.ad.as_deref(), args.xchacha)?;
-    writeln!(out, "{}", c.to_json()).map_err(|source| Error::Io {
-        path: "<stdout>".into(),
-        source,
-    })
 }

@@ -15,7 +15,6 @@
 //! with [`verify_all`], which uses the real `aes-gcm` crate.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use aead::{Aead, KeyInit, Payload};
 use aes::cipher::BlockCipherEncrypt;
@@ -23,7 +22,7 @@ use aes::cipher::BlockCipherEncrypt;
 use crate::error::{Error, Result};
 use crate::gf128::Gf128;
 use crate::ghash::{ghash, ghash_blocks, length_block};
-use crate::hexutil::{parse_hex, parse_nonce12, parse_tag};
+use crate::hexutil::parse_hex;
 
 /// An AES-GCM key of either supported size (the attacks work the same for both).
 #[derive(Clone, PartialEq, Eq)]
@@ -423,43 +422,6 @@ pub fn collide_many(
     Ok(Forgery {
         ciphertext: ct,
         tag: t,
-    })
-}
-
-/// Arguments of `franking-attacks gcm-collide`.
-#[derive(Debug, clap::Args)]
-pub struct GcmCollideArgs {
-    /// AES-GCM key in hex (16 or 32 bytes); repeat once per key the ciphertext must verify under.
-    #[arg(long = "key", value_name = "HEX", required = true)]
-    pub keys: Vec<String>,
-    /// 96-bit nonce in hex (12 bytes).
-    #[arg(long, value_name = "HEX")]
-    pub nonce: String,
-    /// Associated data in hex (default: empty).
-    #[arg(long, value_name = "HEX", default_value = "")]
-    pub ad: String,
-    /// Tag to force (16 bytes hex); without it the tag is solved for and the ciphertext is one block shorter.
-    #[arg(long, value_name = "HEX")]
-    pub tag: Option<String>,
-}
-
-/// Runs `gcm-collide`: forges a ciphertext verifying under every key, self-checks it with
-/// `aes-gcm`, and writes `{"ciphertext": hex, "tag": hex}` to `out`.
-pub fn run_gcm_collide(args: &GcmCollideArgs, out: &mut dyn Write) -> Result<()> {
-    let keys = args
-        .keys
-        .iter()
-        .map(|k| GcmKey::from_hex(k))
-        .collect::<Result<Vec<_>>>()?;
-    let nonce = parse_nonce12(&args.nonce)?;
-    let ad = parse_hex("--ad", &args.ad)?;
-    let tag = args.tag.as_deref().map(parse_tag).transpose()?;
-    let forgery = collide_many(&keys, &nonce, &ad, tag)?;
-    verify_all(&keys, &nonce, &ad, &forgery)?;
-    let json = crate::hexutil::collision_json(&forgery.ciphertext, &forgery.tag);
-    writeln!(out, "{json}").map_err(|source| Error::Io {
-        path: "<stdout>".into(),
-        source,
     })
 }
 

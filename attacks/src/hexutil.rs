@@ -31,14 +31,6 @@ pub fn parse_tag(s: &str) -> Result<[u8; 16]> {
     <[u8; 16]>::try_from(v.as_slice()).map_err(|_| Error::InvalidTagLength { len: v.len() })
 }
 
-/// The collision subcommands' output: one JSON object `{"ciphertext": "<hex>", "tag": "<hex>"}`.
-pub fn collision_json(ciphertext: &[u8], tag: &[u8]) -> serde_json::Value {
-    serde_json::json!({
-        "ciphertext": hex::encode(ciphertext),
-        "tag": hex::encode(tag),
-    })
-}
-
 /// `ciphertext ‖ tag`, the layout RustCrypto's `Aead::decrypt` expects.
 pub fn append_tag(ciphertext: &[u8], tag: &[u8]) -> Vec<u8> {
     [ciphertext, tag].concat()

@@ -24,14 +24,8 @@
 //! Finally one free block (computed tag) or two (chosen tag) are solved so that the tag is
 //! the same under both keys ([`crate::gcm::collide_two`]). Neither input is re-encoded.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
-
 use crate::error::{Error, Result};
 use crate::gcm::{Forgery, GcmKey, collide_two, collide_two_chosen_tag, verify_all};
-use crate::hexutil::{parse_hex, parse_tag};
 
 /// Largest JPEG COM segment length field (it counts itself, so ≤ 65533 payload bytes).
 const MAX_COM_LEN: usize = 0xFFFF;
@@ -191,100 +185,4 @@ pub fn side_by_side(jpeg: &[u8], bmp: &[u8]) -> Result<image::RgbImage> {
     image::imageops::replace(&mut out, &a, 0, 0);
     image::imageops::replace(&mut out, &b, i64::from(a.width() + gap), 0);
     Ok(out)
-}
-
-/// Arguments of `franking-attacks salamander`.
-#[derive(Debug, clap::Args)]
-pub struct SalamanderArgs {
-    /// AES-GCM key (hex, 16 or 32 bytes) under which the ciphertext decrypts to the JPEG.
-    #[arg(long, value_name = "HEX")]
-    pub key1: String,
-    /// AES-GCM key (hex, 16 or 32 bytes) under which the ciphertext decrypts to the BMP.
-    #[arg(long, value_name = "HEX")]
-    pub key2: String,
-    /// JPEG shown under key1 (embedded unchanged).
-    #[arg(long, value_name = "FILE.jpg")]
-    pub image1: PathBuf,
-    /// BMP shown under key2 (embedded unchanged; must fit in one JPEG comment, < 64 KiB).
-    #[arg(long, value_name = "FILE.bmp")]
-    pub image2: PathBuf,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Associated data in hex (default: empty).
-    #[arg(long, value_name = "HEX", default_value = "")]
-    pub ad: String,
-    /// Tag to force (16 bytes hex); uses two free blocks instead of one.
-    #[arg(long, value_name = "HEX")]
-    pub tag: Option<String>,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn write(path: &Path, data: &[u8]) -> Result<()> {
-    std::fs::write(path, data).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-#[derive(Serialize)]
-struct Params {
-    nonce: String,
-    ad: String,
-    tag: String,
-    key1: String,
-    key2: String,
-    nonce_tries: u64,
-}
-
-/// Runs `salamander`: builds the polyglot, writes `ciphertext.bin`, `params.json`,
-/// `decrypted-key1.jpg`, `decrypted-key2.bmp` and `side-by-side.png` into `--out`, and prints
-/// a one-line JSON summary to `out`.
-pub fn run_salamander(args: &SalamanderArgs, out: &mut dyn Write) -> Result<()> {
-    let k1 = GcmKey::from_hex(&args.key1)?;
-    let k2 = GcmKey::from_hex(&args.key2)?;
-    let ad = parse_hex("--ad", &args.ad)?;
-    let tag = args.tag.as_deref().map(parse_tag).transpose()?;
-    let jpeg = read(&args.image1)?;
-    let bmp = read(&args.image2)?;
-    let s = build(&k1, &k2, &jpeg, &bmp, &ad, tag)?;
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
-        path: args.out.clone(),
-        source,
-    })?;
-    write(&args.out.join("ciphertext.bin"), &s.forgery.ciphertext)?;
-    let params = serde_json::to_string_pretty(&Params {
-        nonce: hex::encode(s.nonce),
-        ad: hex::encode(&s.ad),
-        tag: hex::encode(s.forgery.tag),
-        key1: hex::encode(k1.as_bytes()),
-        key2: hex::encode(k2.as_bytes()),
-        nonce_tries: s.nonce_tries,
-    })?;
-    write(
-        &args.out.join("params.json"),
-        format!("{params}\n").as_bytes(),
-    )?;
-    write(&args.out.join("decrypted-key1.jpg"), &s.plaintext1)?;
-    write(&args.out.join("decrypted-key2.bmp"), &s.plaintext2)?;
-    let png_path = args.out.join("side-by-side.png");
-    side_by_side(&s.plaintext1, &s.plaintext2)?
-        .save_with_format(&png_path, image::ImageFormat::Png)?;
-    let summary = serde_json::json!({
-        "out": args.out.display().to_string(),
-        "nonce": hex::encode(s.nonce),
-        "tag": hex::encode(s.forgery.tag),
-        "ciphertext_len": s.forgery.ciphertext.len(),
-        "nonce_tries": s.nonce_tries,
-    });
-    writeln!(out, "{summary}").map_err(|source| Error::Io {
-        path: "<stdout>".into(),
-        source,
-    })
 }

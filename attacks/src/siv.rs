@@ -263,11 +263,6 @@ pub struct SivCollision {
 }
 
 impl SivCollision {
-    /// The CLI's output: one JSON object `{"ciphertext": "<hex>", "tag": "<hex>"}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        crate::hexutil::collision_json(&self.ciphertext, &self.tag)
-    }
-
     /// The ciphertext with the tag appended, as `aes-gcm-siv`'s `Aead::decrypt` expects.
     pub fn ciphertext_and_tag(&self) -> Vec<u8> {
         crate::hexutil::append_tag(&self.ciphertext, &self.tag)
@@ -407,30 +402,6 @@ pub fn verify(key1: &[u8], key2: &[u8], nonce: &[u8], ad: &[u8], c: &SivCollisio
     Ok(())
 }
 
-/// Parses hex `--key1`, `--key2`, `--nonce`, optional `--ad` and returns a two-block collision;
-/// the body of `franking-attacks siv-collide`.
-pub fn run_collide(
-    key1_hex: &str,
-    key2_hex: &str,
-    nonce_hex: &str,
-    ad_hex: Option<&str>,
-) -> Result<SivCollision> {
-    let dec = |what: &str, h: &str| {
-        hex::decode(h.trim()).map_err(|source| Error::InvalidHex {
-            what: what.into(),
-            source,
-        })
-    };
-    let k1 = dec("--key1", key1_hex)?;
-    let k2 = dec("--key2", key2_hex)?;
-    let nonce = dec("--nonce", nonce_hex)?;
-    let ad = match ad_hex {
-        Some(h) => dec("--ad", h)?,
-        None => Vec::new(),
-    };
-    collide(&k1, &k2, &nonce, &ad, 2, &[])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,31 +427,4 @@ mod tests {
         assert_eq!(a.fmul(a.inverse().unwrap()), Pv::ONE);
         assert!(Pv::ZERO.inverse().is_none());
     }
-}
-
-/// Arguments of `franking-attacks siv-collide`.
-#[derive(Debug, clap::Args)]
-pub struct SivCollideArgs {
-    /// First AES-GCM-SIV key in hex (16 bytes for AES-128-GCM-SIV, 32 for AES-256-GCM-SIV).
-    #[arg(long, value_name = "HEX")]
-    pub key1: String,
-    /// Second key in hex, same length as --key1.
-    #[arg(long, value_name = "HEX")]
-    pub key2: String,
-    /// 96-bit nonce in hex (12 bytes).
-    #[arg(long, value_name = "HEX")]
-    pub nonce: String,
-    /// Associated data in hex (default: empty).
-    #[arg(long, value_name = "HEX")]
-    pub ad: Option<String>,
-}
-
-/// Runs `siv-collide`: forges a two-block ciphertext and tag verifying under both keys, checks
-/// it with the real `aes-gcm-siv` crate, and writes `{"ciphertext": hex, "tag": hex}` to `out`.
-pub fn run_siv_collide(args: &SivCollideArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let c = run_collide(&args.key1, &args.key2, &args.nonce, args.ad.as_deref())?;
-    writeln!(out, "{}", c.to_json()).map_err(|source| Error::Io {
-        path: "<stdout>".into(),
-        source,
-    })
 }

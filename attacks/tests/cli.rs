@@ -203,3 +203,167 @@ fn salamander_command_writes_all_outputs() {
     assert!(png.width() > png.height());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn collisions_need_two_keys() {
+    let k = "00112233445566778899aabbccddeeff";
+    let n = "00112233445566778899aabb";
+    for args in [
+        vec!["gcm-collide", "--key", k, "--nonce", n],
+        vec![
+            "gcm-collide",
+            "--key",
+            k,
+            "--nonce",
+            n,
+            "--tag",
+            "00000000000000000000000000000000",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a ciphertext");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("need at least 2 keys, got 1"), "{err}");
+    }
+    let k32 = "41".repeat(32);
+    assert_fails(
+        &["chapoly-collide", "--key", &k32, "--nonce", n],
+        "need at least 2 keys, got 1",
+    );
+}
+
+#[test]
+fn collision_commands_reject_bad_hex_and_lengths() {
+    let k1 = "41".repeat(32);
+    let k2 = "42".repeat(32);
+    let n12 = "000000000000000000000000";
+    assert_fails(
+        &[
+            "chapoly-collide",
+            "--key",
+            "zz",
+            "--key",
+            &k2,
+            "--nonce",
+            n12,
+        ],
+        "invalid hex in --key",
+    );
+    assert_fails(
+        &[
+            "chapoly-collide",
+            "--key",
+            "0011",
+            "--key",
+            &k2,
+            "--nonce",
+            n12,
+        ],
+        "invalid key length 2 bytes (expected 32)",
+    );
+    assert_fails(
+        &[
+            "chapoly-collide",
+            "--key",
+            &k1,
+            "--key",
+            &k2,
+            "--nonce",
+            "00",
+        ],
+        "invalid nonce length 1 bytes (expected 12 (ChaCha20))",
+    );
+    assert_fails(
+        &[
+            "chapoly-collide",
+            "--xchacha",
+            "--key",
+            &k1,
+            "--key",
+            &k2,
+            "--nonce",
+            n12,
+        ],
+        "invalid nonce length 12 bytes (expected 24 (XChaCha20))",
+    );
+    assert_fails(
+        &[
+            "chapoly-collide",
+            "--key",
+            &k1,
+            "--key",
+            &k2,
+            "--nonce",
+            n12,
+            "--ad",
+            "x",
+        ],
+        "invalid hex in --ad",
+    );
+    assert_fails(
+        &[
+            "siv-collide",
+            "--key1",
+            "zz",
+            "--key2",
+            "00",
+            "--nonce",
+            n12,
+        ],
+        "invalid hex in --key1",
+    );
+}
+
+/// Every `franking-attacks` command in docs/attacks.md runs as written (from the workspace root,
+/// in order, `\` continuations joined) and exits 0; where the doc shows the output as a JSON
+/// line (`# -> {...}`), the output is exactly that.
+#[test]
+fn docs_examples_run_as_written() {
+    let doc = include_str!("../../docs/attacks.md");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut pending = String::new();
+    for line in doc.lines() {
+        let line = line.trim();
+        match line.strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None => {
+                pending.push_str(line);
+                lines.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    let mut ran = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(args) = line
+            .strip_prefix("cargo run --release -p attacks --bin franking-attacks -- ")
+            .or_else(|| line.strip_prefix("franking-attacks "))
+        else {
+            continue;
+        };
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_franking-attacks"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docs/attacks.md: {line}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = lines.get(i + 1).and_then(|l| {
+            let l = l.strip_prefix("# ->").or_else(|| l.strip_prefix("# →"))?;
+            serde_json::from_str::<serde_json::Value>(l.trim()).ok()
+        });
+        if let Some(shown) = shown {
+            assert_eq!(json(&out), shown, "docs/attacks.md: {line}");
+        }
+        ran += 1;
+    }
+    // salamander, check, 2× gcm-collide, 2× chapoly-collide, siv-collide
+    assert!(ran >= 7, "only {ran} commands found in docs/attacks.md");
+}

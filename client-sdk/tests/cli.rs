@@ -34,7 +34,10 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
+        // A command may refuse (and exit) before it reads its input.
+        if let Err(e) = input.write_all(bytes) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
     }
     drop(input);
     child.wait_with_output().unwrap()
@@ -55,6 +58,19 @@ fn fails(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
     assert!(!out.status.success(), "{args:?} unexpectedly succeeded");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!err.is_empty(), "{args:?}: nothing on stderr");
+    err
+}
+
+/// Runs a command that must be refused with exit status 1 and `franking: error [code]: ...` on
+/// stderr; returns stderr.
+fn fails_with(dir: &Path, args: &[&str], stdin: Option<&[u8]>, code: &str) -> String {
+    let out = run(dir, args, stdin);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert!(
+        err.starts_with(&format!("franking: error [{code}]: ")),
+        "{args:?}: expected [{code}], got {err:?}"
+    );
     err
 }
 
@@ -81,8 +97,7 @@ fn setup(dir: &Path) -> Vec<u8> {
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
     std::fs::write(dir.join("photo.jpg"), &photo).unwrap();
-    std::fs::create_dir_all(dir.join("blobs")).unwrap();
-    std::fs::create_dir_all(dir.join("shown")).unwrap();
+    // `seal --blob-dir` and `open --attachments-out` create their directories.
     ok(
         dir,
         &[
@@ -211,19 +226,25 @@ fn refusals_exit_non_zero() {
     let ct = v["envelope"]["ciphertext"].as_str().unwrap().to_owned();
     let flipped = if ct.starts_with('A') { "B" } else { "A" };
     v["envelope"]["ciphertext"] = Value::String(format!("{flipped}{}", &ct[1..]));
-    let err = fails(&dir, &open_args, Some(v.to_string().as_bytes()));
-    assert!(err.contains("authentication_failed"), "{err}");
+    fails_with(
+        &dir,
+        &open_args,
+        Some(v.to_string().as_bytes()),
+        "authentication_failed",
+    );
 
     // Wrong recipient, wrong conversation, wrong sender.
     let mut args = open_args.to_vec();
     args[6] = "carol";
-    fails(&dir, &args, Some(&stamped));
+    args.extend(["--out", "carol.json"]);
+    fails_with(&dir, &args, Some(&stamped), "not_for_me");
+    assert!(!dir.join("carol.json").exists());
     let mut args = open_args.to_vec();
     args[4] = "c2";
-    fails(&dir, &args, Some(&stamped));
+    fails_with(&dir, &args, Some(&stamped), "authentication_failed");
     let mut args = open_args.to_vec();
     args.extend(["--sender", "mallory"]);
-    fails(&dir, &args, Some(&stamped));
+    fails_with(&dir, &args, Some(&stamped), "unexpected_sender");
 
     // Tampered attachment blob: open refuses and leaves no output file behind.
     let blob = std::fs::read_dir(dir.join("blobs"))
@@ -238,7 +259,7 @@ fn refusals_exit_non_zero() {
     std::fs::write(&blob, &bytes).unwrap();
     let mut args = open_args.to_vec();
     args.extend(["--blob-dir", "blobs", "--attachments-out", "shown"]);
-    fails(&dir, &args, Some(&stamped));
+    fails_with(&dir, &args, Some(&stamped), "attachment_segment");
     assert_eq!(std::fs::read_dir(dir.join("shown")).unwrap().count(), 0);
     bytes[last] ^= 1;
     std::fs::write(&blob, &bytes).unwrap();
@@ -267,37 +288,44 @@ fn refusals_exit_non_zero() {
     // Edited context, other platform key, outside the window, non-recipient reporter.
     let mut r = json(&report);
     r["message"]["context"]["sender"] = Value::String("carol".into());
-    let err = fails(&dir, &verify, Some(r.to_string().as_bytes()));
-    assert!(err.contains("bad_stamp"), "{err}");
+    fails_with(&dir, &verify, Some(r.to_string().as_bytes()), "bad_stamp");
     ok(
         &dir,
         &["keygen", "platform", "--key-id", "7", "--out", "other.json"],
         None,
     );
-    fails(
+    fails_with(
         &dir,
         &["verify", "--platform-key", "other.json", "--now-ms", LATER],
         Some(&report),
+        "bad_stamp",
     );
-    fails(
+    let too_late = [
+        "verify",
+        "--platform-key",
+        "platform.json",
+        "--now-ms",
+        "1950000000000",
+    ];
+    fails_with(&dir, &too_late, Some(&report), "outside_window");
+    let out = run(&dir, &too_late, Some(&report));
+    assert_eq!(
+        json(&out.stdout),
+        serde_json::json!({"valid": false, "code": "outside_window"})
+    );
+    fails_with(
         &dir,
-        &[
-            "verify",
-            "--platform-key",
-            "platform.json",
-            "--now-ms",
-            "1950000000000",
-        ],
-        Some(&report),
+        &["report", "--reporter", "alice"],
+        Some(&opened),
+        "reporter_not_recipient",
     );
-    fails(&dir, &["report", "--reporter", "alice"], Some(&opened));
 
     // Tampered blob at verification time.
     let report_path = dir.join("report.json");
     std::fs::write(&report_path, &report).unwrap();
     bytes[20] ^= 1;
     std::fs::write(&blob, &bytes).unwrap();
-    fails(
+    fails_with(
         &dir,
         &[
             "verify",
@@ -307,15 +335,19 @@ fn refusals_exit_non_zero() {
             LATER,
             "--blob-dir",
             "blobs",
+            "--attachments-out",
+            "verified",
             "--in",
             "report.json",
         ],
         None,
+        "attachment_segment",
     );
+    assert_eq!(std::fs::read_dir(dir.join("verified")).unwrap().count(), 0);
 
     // Garbage input, missing files, bad usage.
-    fails(&dir, &verify, Some(b"not json"));
-    fails(
+    fails_with(&dir, &verify, Some(b"not json"), "malformed");
+    fails_with(
         &dir,
         &[
             "open",
@@ -327,8 +359,9 @@ fn refusals_exit_non_zero() {
             "b",
         ],
         Some(&stamped),
+        "io",
     );
-    fails(
+    fails_with(
         &dir,
         &[
             "seal",
@@ -340,8 +373,9 @@ fn refusals_exit_non_zero() {
             "photo.jpg",
         ],
         None,
+        "usage",
     );
-    fails(
+    fails_with(
         &dir,
         &[
             "stamp",
@@ -357,6 +391,7 @@ fn refusals_exit_non_zero() {
             "m",
         ],
         Some(&stamped),
+        "invalid_key",
     );
     fails(&dir, &["frobnicate"], None);
 }
@@ -371,4 +406,240 @@ fn help_documents_every_subcommand() {
         let out = bin().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub} --help");
     }
+}
+
+/// The CLI walkthrough of docs/client-sdk.md runs literally (`sh -e`, the built binary first on
+/// PATH) in an empty directory holding only `photo.jpg`: no brackets to edit out, no directory to
+/// create first, no timestamp outside the reporting window.
+#[test]
+fn docs_walkthrough_runs_as_written() {
+    let dir = workdir("docs-walkthrough");
+    let doc = include_str!("../../docs/client-sdk.md");
+    let section = &doc[doc.find("## The `franking` CLI").unwrap()..];
+    let start = section.find("```sh\n").unwrap() + "```sh\n".len();
+    let script = &section[start..start + section[start..].find("```").unwrap()];
+    let photo = b"\xFF\xD8\xFF\xE0 any bytes will do";
+    std::fs::write(dir.join("photo.jpg"), photo).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_franking")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .current_dir(&dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Only `verify` writes to stdout.
+    let verdict = json(&out.stdout);
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["text"], "hi");
+    for (key, out_dir) in [("shown", "shown"), ("verified", "verified")] {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir.join(out_dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{key}: {files:?}");
+        assert_eq!(files[0].extension().unwrap(), "jpg");
+        assert_eq!(std::fs::read(&files[0]).unwrap(), photo);
+    }
+    let opened = json(&std::fs::read(dir.join("opened.json")).unwrap());
+    let name = |v: &Value| {
+        let path = PathBuf::from(v["attachments"][0]["path"].as_str().unwrap());
+        path.file_name().unwrap().to_owned()
+    };
+    assert_eq!(name(&opened), name(&verdict));
+}
+
+/// Output directories are created (nested), opened and verified attachments carry an extension
+/// from their media type and equal the sender's files, and the JSON names them.
+#[test]
+fn attachments_are_written_with_extensions_into_new_directories() {
+    let dir = workdir("extensions");
+    ok(&dir, &["keygen", "session", "--out", "session.json"], None);
+    ok(
+        &dir,
+        &["keygen", "platform", "--out", "platform.json"],
+        None,
+    );
+    let files = [
+        ("a.png", "image/png", "png"),
+        ("b.pdf", "application/pdf; name=b", "pdf"),
+        ("c.dat", "", "bin"),
+        ("d.txt", "text/x-shellscript", "bin"),
+    ];
+    let mut seal = vec![
+        "seal",
+        "--session-key",
+        "session.json",
+        "--conversation",
+        "c1",
+        "--text",
+        "four files",
+        "--blob-dir",
+        "store/blobs",
+        "--out",
+        "sealed.json",
+    ];
+    let specs: Vec<String> = files
+        .iter()
+        .map(|(name, media, _)| {
+            std::fs::write(dir.join(name), format!("contents of {name}")).unwrap();
+            if media.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{name}:{media}")
+            }
+        })
+        .collect();
+    for spec in &specs {
+        seal.extend(["--attach", spec.as_str()]);
+    }
+    ok(&dir, &seal, None);
+    assert_eq!(
+        std::fs::read_dir(dir.join("store/blobs")).unwrap().count(),
+        files.len()
+    );
+    ok(
+        &dir,
+        &[
+            "stamp",
+            "--platform-key",
+            "platform.json",
+            "--network",
+            "n",
+            "--sender",
+            "alice",
+            "--recipient",
+            "bob",
+            "--message-id",
+            "m1",
+            "--in",
+            "sealed.json",
+            "--out",
+            "stamped.json",
+        ],
+        None,
+    );
+    ok(
+        &dir,
+        &[
+            "open",
+            "--session-key",
+            "session.json",
+            "--conversation",
+            "c1",
+            "--me",
+            "bob",
+            "--blob-dir",
+            "store/blobs",
+            "--attachments-out",
+            "out/shown",
+            "--in",
+            "stamped.json",
+            "--out",
+            "opened.json",
+        ],
+        None,
+    );
+    let report = ok(
+        &dir,
+        &["report", "--reporter", "bob", "--in", "opened.json"],
+        None,
+    );
+    let verdict = json(&ok(
+        &dir,
+        &[
+            "verify",
+            "--platform-key",
+            "platform.json",
+            "--blob-dir",
+            "store/blobs",
+            "--attachments-out",
+            "out/verified",
+        ],
+        Some(&report),
+    ));
+    let opened = json(&std::fs::read(dir.join("opened.json")).unwrap());
+    for (i, (name, _, ext)) in files.iter().enumerate() {
+        for listing in [&opened, &verdict] {
+            let entry = &listing["attachments"][i];
+            assert_eq!(entry["verified"], true);
+            let path = PathBuf::from(entry["path"].as_str().unwrap());
+            assert_eq!(path.extension().unwrap(), *ext, "{entry}");
+            assert!(path.starts_with("out"), "{entry}");
+            assert_eq!(
+                std::fs::read(dir.join(&path)).unwrap(),
+                std::fs::read(dir.join(name)).unwrap()
+            );
+        }
+    }
+    // Without --attachments-out, verify checks the blobs and writes nothing.
+    let verdict = json(&ok(
+        &dir,
+        &[
+            "verify",
+            "--platform-key",
+            "platform.json",
+            "--blob-dir",
+            "store/blobs",
+        ],
+        Some(&report),
+    ));
+    assert_eq!(verdict["attachments"][3]["verified"], true);
+    assert!(verdict["attachments"][3].get("path").is_none());
+}
+
+/// A command that fails leaves no output file and no blob behind, even when it fails after
+/// writing some of them (here: the second attachment is missing).
+#[test]
+fn failed_seal_leaves_nothing_behind() {
+    let dir = workdir("failed-seal");
+    ok(&dir, &["keygen", "session", "--out", "session.json"], None);
+    std::fs::write(dir.join("photo.jpg"), b"a photo").unwrap();
+    fails_with(
+        &dir,
+        &[
+            "seal",
+            "--session-key",
+            "session.json",
+            "--conversation",
+            "c1",
+            "--attach",
+            "photo.jpg:image/jpeg",
+            "--attach",
+            "missing.jpg",
+            "--blob-dir",
+            "blobs",
+            "--out",
+            "sealed.json",
+        ],
+        None,
+        "io",
+    );
+    assert!(!dir.join("sealed.json").exists());
+    assert_eq!(std::fs::read_dir(dir.join("blobs")).unwrap().count(), 0);
+    // An unusable session key: nothing is created either.
+    std::fs::write(dir.join("bad.json"), b"{}").unwrap();
+    fails_with(
+        &dir,
+        &[
+            "seal",
+            "--session-key",
+            "bad.json",
+            "--conversation",
+            "c1",
+            "--out",
+            "sealed.json",
+        ],
+        None,
+        "invalid_key",
+    );
+    assert!(!dir.join("sealed.json").exists());
 }
