@@ -12,7 +12,7 @@ Usage (from the repository root):
     python3 scripts/content_vectors.py           # writes docs/vectors/content.json, attachment.json
     python3 scripts/content_vectors.py --check   # regenerates in memory, fails if a file differs
 
-franking-core/tests/content_vectors.rs checks every vector against the Rust implementation: valid
+franking-core/tests/protocol_vectors.rs checks every vector against the Rust implementation: valid
 encodings decode to the listed fields and re-encode byte-identically, sealing with the listed key and
 segment size reproduces each blob and commitment, and every invalid encoding or blob is refused with
 its exact error code. All "randomness" is SHAKE-256 over fixed labels, so reruns are byte-identical.
