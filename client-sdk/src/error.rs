@@ -16,7 +16,9 @@ pub enum Error {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 
-    /// The operating system's random number generator failed; nothing was sealed.
+    /// The operating system's random number generator failed; nothing was sealed. (This crate
+    /// reports it as `Error::Core(franking_core::Error::Randomness)`; callers may use this variant
+    /// for their own randomness.)
     #[error("the system random number generator failed: {0}")]
     Random(String),
 
@@ -29,7 +31,7 @@ pub enum Error {
         reason: String,
     },
 
-    /// An encoded value (base64, hex, JSON, binary message content) could not be decoded.
+    /// An encoded value (a key file's JSON) could not be decoded.
     #[error("malformed {what}: {reason}")]
     Malformed {
         /// What was being decoded.
@@ -38,48 +40,11 @@ pub enum Error {
         reason: String,
     },
 
-    /// An attachment's header is not one this library produces: wrong magic, unknown version or
-    /// suite, non-zero reserved bytes, or a segment size outside the supported range.
-    #[error("attachment header rejected: {0}")]
-    AttachmentHeader(&'static str),
-
-    /// A segment of an attachment failed authentication (altered, reordered, moved, or its
-    /// final/non-final flag was changed by truncation or extension). The output written so far must
-    /// be discarded.
-    #[error("attachment segment {index} failed authentication")]
-    AttachmentSegment {
-        /// Zero-based index of the segment that failed.
-        index: u64,
-    },
-
-    /// The attachment ciphertext ended before its final segment. The output written so far must be
-    /// discarded.
-    #[error("attachment is truncated")]
-    AttachmentTruncated,
-
-    /// The attachment is not in canonical form (an empty final segment after a full one).
-    #[error("attachment is not canonically encoded: {0}")]
-    AttachmentNonCanonical(&'static str),
-
-    /// The decrypted attachment length differs from the length in its reference.
-    #[error(
-        "attachment length mismatch: the reference says {expected} bytes, the file has {actual}"
-    )]
-    AttachmentLength {
-        /// Length stated in the (franked) attachment reference.
-        expected: u64,
-        /// Length actually decrypted (so far, when the file is longer).
-        actual: u64,
-    },
-
-    /// The whole-file commitment does not match the reference's commitment. Every segment
-    /// authenticated under the key, but this is not the file the sender committed to: discard it.
+    /// Not produced any more: attachment failures are [`Error::Core`] with a precise
+    /// `franking_core::Error::Attachment*` variant (code `attachment_commitment_mismatch` for this
+    /// one). Kept so that existing matches on it compile; it will be removed.
     #[error("attachment commitment mismatch")]
     AttachmentCommitment,
-
-    /// The attachment is longer than this library seals (2^64 − 1 bytes or 2^64 segments).
-    #[error("attachment too large")]
-    AttachmentTooLarge,
 
     /// The delivered context does not name this client's user as a recipient.
     #[error("the message is not addressed to this recipient")]

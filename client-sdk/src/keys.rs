@@ -23,8 +23,8 @@
 use franking_core::frank::{KeyId, SessionKey, StampKey, VerifyingKey};
 use zeroize::Zeroize;
 
-use crate::util::{b64_decode_array, b64_encode};
 use crate::{Error, Result};
+use franking_core::util::{b64_decode_array, b64_encode};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

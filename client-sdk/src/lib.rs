@@ -1,11 +1,13 @@
 //! client-sdk: the client side of verifiable abuse reporting for end-to-end encrypted messaging.
 //!
 //! * [`attachment`] — streaming, segment-by-segment sealing and opening of attachments of any size
-//!   with bounded memory and one compact whole-file commitment.
-//! * [`content`] — the franked plaintext: message text plus attachment references.
+//!   with bounded memory and one compact whole-file commitment (re-exported from franking-core).
+//! * [`content`] — the franked plaintext: message text plus attachment references (re-exported
+//!   from franking-core).
 //! * [`messaging`] — sender ([`Conversation::seal`]) and recipient ([`Conversation::open`]) flows,
 //!   the delivered [`StampedEnvelope`], and report building ([`OpenedMessage::report`]).
-//! * [`moderation`] — offline report verification and attachment reconstruction.
+//! * [`moderation`] — offline report verification (earlier messages in conversation order, with
+//!   who sent them) and attachment reconstruction.
 //! * [`keys`] — JSON key files for session and platform stamping keys (used by the CLI).
 //! * [`server`] — blocking HTTP client for the report server: relay stamping and report intake.
 //!
@@ -21,10 +23,10 @@ pub mod keys;
 pub mod messaging;
 pub mod moderation;
 pub mod server;
-mod util;
 
 pub use attachment::{AttachmentKey, AttachmentRef};
 pub use content::MessageContent;
 pub use error::{Error, Result};
 pub use franking_core::frank;
+pub use franking_core::now_ms;
 pub use messaging::{Conversation, OpenChecks, OpenedMessage, StampedEnvelope, stamp_envelope};

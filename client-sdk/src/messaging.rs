@@ -28,9 +28,10 @@
 //! # Ok::<(), client_sdk::Error>(())
 //! ```
 
+pub use franking_core::frank::StampedEnvelope;
 use franking_core::frank::{
-    self, Context, Envelope, KeyRing, MAX_EARLIER, Report, ReportedMessage, SessionKey, Stamp,
-    Suite, VerifyingKey,
+    self, Context, Envelope, KeyRing, MAX_EARLIER, Report, ReportedMessage, SessionKey, Suite,
+    VerifyingKey,
 };
 use zeroize::Zeroizing;
 
@@ -123,7 +124,8 @@ impl Conversation {
     /// 3. the wrapped franking key opens under the session key with the commitment T in its
     ///    associated data (an altered T or W fails here);
     /// 4. the body opens under the franking key and T commits to it (an altered C fails here);
-    /// 5. the plaintext is a well-formed [`MessageContent`].
+    /// 5. the plaintext is a well-formed [`MessageContent`] (a plaintext of another format is
+    ///    `Error::Core(NotMessageContent)`).
     ///
     /// Attachments are opened separately with [`crate::attachment::open_attachment`] using the
     /// references in [`OpenedMessage::content`].
@@ -198,38 +200,20 @@ impl<'a> OpenChecks<'a> {
     }
 }
 
-/// An envelope as the relay delivers it: the sender's envelope, the context the platform asserts,
-/// and the platform's stamp over (commitment, context).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StampedEnvelope {
-    /// The sender's franked envelope.
-    pub envelope: Envelope,
-    /// The platform-asserted context.
-    pub context: Context,
-    /// The platform's stamp.
-    pub stamp: Stamp,
-}
-
 /// Relay side (also used by tests and the CLI's `stamp`): stamp an envelope's commitment in `context`
-/// with the ring's current key.
+/// with the ring's current key ([`StampedEnvelope::stamp`]).
 pub fn stamp_envelope(
     ring: &KeyRing,
     envelope: Envelope,
     context: Context,
 ) -> Result<StampedEnvelope> {
-    let stamp = ring.stamp(envelope.suite, &envelope.commitment, &context)?;
-    Ok(StampedEnvelope {
-        envelope,
-        context,
-        stamp,
-    })
+    Ok(StampedEnvelope::stamp(ring, envelope, context)?)
 }
 
 /// A message the recipient opened and was shown, with everything a later report needs.
 ///
 /// Store it (its JSON form holds the franking key, so store it like message history) to be able
-/// to report the message later.
+/// to report the message later. `Debug` prints lengths only, never the text or keys.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "ReportedMessage", into = "ReportedMessage")]
 pub struct OpenedMessage {
@@ -278,8 +262,8 @@ impl OpenedMessage {
     /// with earlier messages of the same conversation as context for the moderator.
     ///
     /// Checks locally what the server will check structurally (reporter is a recipient, earlier
-    /// messages are from the same conversation and not newer, limits), so a client learns of a
-    /// hopeless report before sending it.
+    /// messages are from the same conversation and not newer, no message twice, limits), so a
+    /// client learns of a hopeless report before sending it.
     pub fn report(
         &self,
         reporter: &str,
@@ -307,7 +291,7 @@ impl OpenedMessage {
             reason: reason.to_owned(),
             earlier: earlier.iter().map(|e| e.reported.clone()).collect(),
         };
-        // Runs franking-core's structural checks (reporter and reason limits, sizes).
+        // Runs franking-core's structural checks (reporter and reason limits, sizes, duplicates).
         report.to_bytes()?;
         Ok(report)
     }

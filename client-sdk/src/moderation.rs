@@ -1,8 +1,10 @@
 //! Offline verification of a report, and reconstruction of what the recipient was shown.
 //!
 //! [`verify_report`] wraps [`franking_core::frank::verify_report`] (stamp, commitment, reporter,
-//! window) and then decodes the verified plaintext as a [`MessageContent`], whose attachment
-//! references are covered by the commitment. [`reconstruct_attachment`] decrypts a blob fetched from
+//! window, no message twice) and then decodes the verified plaintext as a [`MessageContent`], whose
+//! attachment references are covered by the commitment. Earlier messages come in conversation
+//! order (by verified timestamp), each with its verified sender and recipients and whether the
+//! reporter sent it — the order and flags of [`VerifiedReport::earlier_in_order`]. [`reconstruct_attachment`] decrypts a blob fetched from
 //! any store and checks it against the *verified* reference: if it succeeds, the moderator holds
 //! exactly the bytes the recipient was shown — the invariant the Facebook-style design lost.
 //!
@@ -45,21 +47,43 @@
 
 use std::io::{Read, Write};
 
-use franking_core::frank::{self, KeyRing, Report, ReportPolicy, VerifiedReport};
+use franking_core::frank::{self, Context, KeyRing, Report, ReportPolicy, VerifiedReport};
 
 use crate::attachment::{AttachmentRef, open_attachment};
 use crate::content::MessageContent;
 use crate::{Error, Result};
 
-/// A verified report together with the decoded content of the reported message.
+/// A verified report together with the decoded content of the reported message and of every
+/// earlier message. `Debug` prints lengths only.
 #[derive(Clone, Debug)]
 pub struct VerifiedContent {
     /// The report whose every check passed.
     pub report: VerifiedReport,
     /// The reported message's content (text and verified attachment references).
     pub content: MessageContent,
-    /// Contents of the earlier messages, in the report's order.
-    pub earlier: Vec<MessageContent>,
+    /// The earlier messages in conversation order (by verified timestamp, ties in report order).
+    pub earlier: Vec<EarlierContent>,
+}
+
+/// One verified earlier message of a report and its decoded content. Dereferences to its
+/// [`MessageContent`] (`earlier[i].text`). `Debug` prints lengths only.
+#[derive(Clone, Debug)]
+pub struct EarlierContent {
+    /// Position of the message in the report's `earlier` list, as submitted.
+    pub position: usize,
+    /// The verified platform context: sender, recipients, timestamp, message id.
+    pub context: Context,
+    /// Whether the reporter sent this message.
+    pub sent_by_reporter: bool,
+    /// The decoded content.
+    pub content: MessageContent,
+}
+
+impl core::ops::Deref for EarlierContent {
+    type Target = MessageContent;
+    fn deref(&self) -> &MessageContent {
+        &self.content
+    }
 }
 
 /// Verify a report at `now_ms` with the platform's key ring and decode its content.
@@ -72,10 +96,15 @@ pub fn verify_report(
     let report = frank::verify_report(report, ring, policy, now_ms)?;
     let content = MessageContent::decode(report.plaintext())?;
     let earlier = report
-        .report()
-        .earlier
-        .iter()
-        .map(|m| MessageContent::decode(&m.plaintext))
+        .earlier_in_order()
+        .map(|m| {
+            Ok(EarlierContent {
+                position: m.position,
+                context: m.context().clone(),
+                sent_by_reporter: m.sent_by_reporter,
+                content: MessageContent::decode(m.plaintext())?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(VerifiedContent {
         report,
@@ -101,5 +130,5 @@ pub fn reconstruct_attachment<R: Read, W: Write>(
     blob: R,
     out: W,
 ) -> Result<u64> {
-    open_attachment(reference, blob, out)
+    Ok(open_attachment(reference, blob, out)?)
 }

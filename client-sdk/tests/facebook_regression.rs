@@ -433,11 +433,11 @@ fn the_same_attack_fails_against_this_protocol() {
         // message whose attachment the recipient refused).
         let mut cache = HashMap::new();
         let mut moderator_saw = Vec::new();
-        for content in v.earlier.iter().chain([&v.content]) {
+        for content in v.earlier.iter().map(|e| &e.content).chain([&v.content]) {
             let r = &content.attachments[0];
             let cache_key = *blake3::Hasher::new()
                 .update(&r.commitment)
-                .update(r.key.as_bytes())
+                .update(r.key.expose_secret())
                 .update(&r.length.to_le_bytes())
                 .finalize()
                 .as_bytes();

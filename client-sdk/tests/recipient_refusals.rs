@@ -211,7 +211,7 @@ fn non_sdk_plaintext_is_refused() {
     let d = stamp_envelope(&ring, env, ctx).unwrap();
     assert!(matches!(
         bob.open(&d, &OpenChecks::recipient("bob")),
-        Err(Error::Malformed { .. })
+        Err(Error::Core(franking_core::Error::NotMessageContent))
     ));
 }
 

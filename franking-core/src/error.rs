@@ -69,6 +69,92 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("random number generator failure")]
     Randomness,
+    /// JSON input could not be parsed into the expected shape (syntax, missing or unknown field,
+    /// wrong type, bad base64, a field of the wrong size). `detail` is the parser's message.
+    #[error("malformed {what}: {detail}")]
+    MalformedJson {
+        /// What was being parsed (`"report"`, `"envelope"`, ...).
+        what: &'static str,
+        /// The parser's description of the problem.
+        detail: String,
+    },
+    /// A report carries the same stamped message twice (as two earlier messages, or the reported
+    /// message again among the earlier ones).
+    #[error("the report includes the same message twice")]
+    DuplicateMessage,
+    /// The plaintext is not in the message content format (it does not start with `"FKM"`): a
+    /// platform franking its own format. Show it as bytes (or as text when it is UTF-8).
+    #[error("the plaintext is not in the message content format")]
+    NotMessageContent,
+    /// The plaintext claims the message content format (`"FKM"`) with a version this library does
+    /// not implement.
+    #[error("unsupported message content version {0}")]
+    UnsupportedContentVersion(u8),
+    /// The plaintext claims the message content format but is not a canonical encoding of it.
+    #[error("malformed message content: {what}")]
+    MalformedContent {
+        /// Which rule was violated.
+        what: &'static str,
+    },
+    /// An attachment blob's header is not one this library reads: wrong magic, unknown version or
+    /// suite, non-zero reserved bytes, or a segment size outside the supported range.
+    #[error("attachment header rejected: {what}")]
+    AttachmentHeader {
+        /// Which rule was violated.
+        what: &'static str,
+    },
+    /// A segment of an attachment blob failed authentication under the reference's key (altered,
+    /// reordered, moved, sealed under another key, or its final flag changed by truncation or
+    /// extension). Plaintext released before this error must be discarded.
+    #[error("attachment segment {index} failed authentication")]
+    AttachmentTag {
+        /// Zero-based index of the segment that failed.
+        index: u64,
+    },
+    /// The attachment blob ended early: inside its header, or it is shorter than the reference's
+    /// length implies and its last segment does not verify as the final one.
+    #[error("attachment blob is truncated")]
+    AttachmentTruncated,
+    /// The attachment blob is not in canonical form (an empty final segment after a full one).
+    #[error("attachment blob is not canonically encoded: {what}")]
+    AttachmentNonCanonical {
+        /// Which rule was violated.
+        what: &'static str,
+    },
+    /// The decrypted attachment length differs from the length in its reference.
+    #[error(
+        "attachment length mismatch: the reference says {expected} bytes, the blob holds {actual}"
+    )]
+    AttachmentLengthMismatch {
+        /// Length stated in the (franked) reference.
+        expected: u64,
+        /// Length decrypted (so far, when the blob is longer).
+        actual: u64,
+    },
+    /// Every segment authenticated, but the whole-file commitment differs from the reference's: this
+    /// is not the file the sender committed to. Discard it.
+    #[error("attachment commitment mismatch")]
+    AttachmentCommitmentMismatch,
+    /// The attachment is larger than the format allows (2^64 − 1 bytes or 2^64 segments).
+    #[error("attachment too large")]
+    AttachmentTooLarge,
+    /// Reading a blob or writing plaintext failed (streaming attachment functions only).
+    #[error("I/O error ({kind:?}): {message}")]
+    Io {
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
+    },
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl Error {
@@ -79,7 +165,9 @@ impl Error {
         match self {
             Error::AuthenticationFailed => "authentication_failed",
             Error::MessageTooLong { .. } => "message_too_long",
-            Error::InvalidLength { .. } | Error::Malformed { .. } => "malformed",
+            Error::InvalidLength { .. } | Error::Malformed { .. } | Error::MalformedJson { .. } => {
+                "malformed"
+            }
             Error::CommitmentMismatch => "commitment_mismatch",
             Error::UnsupportedVersion(_) => "unsupported_version",
             Error::UnsupportedSuite(_) => "unsupported_suite",
@@ -91,6 +179,18 @@ impl Error {
             Error::NotSameConversation => "not_same_conversation",
             Error::DuplicateKeyId(_) => "duplicate_key_id",
             Error::Randomness => "rng_failure",
+            Error::DuplicateMessage => "duplicate_message",
+            Error::NotMessageContent => "not_message_content",
+            Error::UnsupportedContentVersion(_) => "content_unsupported_version",
+            Error::MalformedContent { .. } => "content_malformed",
+            Error::AttachmentHeader { .. } => "attachment_header_invalid",
+            Error::AttachmentTag { .. } => "attachment_tag_invalid",
+            Error::AttachmentTruncated => "attachment_truncated",
+            Error::AttachmentNonCanonical { .. } => "attachment_non_canonical",
+            Error::AttachmentLengthMismatch { .. } => "attachment_length_mismatch",
+            Error::AttachmentCommitmentMismatch => "attachment_commitment_mismatch",
+            Error::AttachmentTooLarge => "attachment_too_large",
+            Error::Io { .. } => "io_error",
         }
     }
 }

@@ -530,14 +530,41 @@ fn earlier_messages_of_the_same_conversation() {
     let mut bad = r.clone();
     bad.earlier[0].plaintext = b"ho".to_vec();
     assert_eq!(code(verify(bad, &ring, NOW)), "commitment_mismatch");
-    // The same message twice (or the reported message again as "earlier") is malformed.
+    // The same message twice (or the reported message again as "earlier") is refused, in
+    // verification, in encoding and in decoding.
     let mut bad = r.clone();
     bad.earlier.push(reported(&e1));
-    assert_eq!(code(verify(bad, &ring, NOW)), "malformed");
+    assert_eq!(code(verify(bad.clone(), &ring, NOW)), "duplicate_message");
+    let json = serde_json::to_vec(&bad).unwrap();
+    assert_eq!(Report::from_json(&json), Err(Error::DuplicateMessage));
     let mut bad = r.clone();
     bad.earlier.push(reported(&d));
-    assert_eq!(code(verify(bad.clone(), &ring, NOW)), "malformed");
-    assert_eq!(bad.to_bytes().unwrap_err().code(), "malformed");
+    assert_eq!(code(verify(bad.clone(), &ring, NOW)), "duplicate_message");
+    assert_eq!(bad.to_bytes().unwrap_err().code(), "duplicate_message");
+    // The same message re-stamped (same commitment and context, new stamp) is still the same one.
+    let mut restamped = reported(&e1);
+    restamped.stamp = ring
+        .current()
+        .stamp(restamped.suite, &restamped.commitment, &restamped.context)
+        .unwrap();
+    restamped.stamp.mac[0] ^= 1;
+    let mut bad = r.clone();
+    bad.earlier.push(restamped);
+    assert_eq!(code(verify(bad, &ring, NOW)), "duplicate_message");
+    // The same envelope delivered again under a new message id is a different message: allowed.
+    let resent_ctx = ctx("m-0-again", T0 - 900);
+    let resent_stamp = ring
+        .stamp(e1.envelope.suite, &e1.envelope.commitment, &resent_ctx)
+        .unwrap();
+    let resent = Delivered {
+        envelope: e1.envelope.clone(),
+        opened: e1.opened.clone(),
+        context: resent_ctx.clone(),
+        stamp: resent_stamp,
+    };
+    let mut ok = r.clone();
+    ok.earlier.push(reported(&resent));
+    assert_eq!(code(verify(ok, &ring, NOW)), "ok");
     // Earlier message from another conversation.
     let other = deliver(
         Suite::Aes256CtrBlake3,
@@ -719,4 +746,185 @@ fn error_codes_are_stable() {
     for (e, c) in cases {
         assert_eq!(e.code(), c);
     }
+}
+
+#[test]
+fn earlier_messages_come_in_timestamp_order_with_the_reporters_own_flagged() {
+    let ring = ring();
+    let session = SessionKey::generate().unwrap();
+    let threat = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"threat",
+        ctx("m-1", T0 - 3000),
+    );
+    // Bob's own earlier message, and a reply of his with the same timestamp as Alice's next one.
+    let own = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"stop it",
+        Context::direct("example.net", "bob", "alice", T0 - 2000, "m-2").unwrap(),
+    );
+    let same_time_a = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"tie a",
+        ctx("m-3", T0 - 1000),
+    );
+    let same_time_b = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"tie b",
+        Context::direct("example.net", "bob", "alice", T0 - 1000, "m-4").unwrap(),
+    );
+    let d = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"abuse",
+        ctx("m-5", T0),
+    );
+    let mut r = report_of(&d, "bob");
+    // Submitted out of order.
+    r.earlier = vec![
+        reported(&same_time_a),
+        reported(&own),
+        reported(&threat),
+        reported(&same_time_b),
+    ];
+    let v = verify(r, &ring, NOW).unwrap();
+    let seen: Vec<(usize, &[u8], &str, bool, u64)> = v
+        .earlier_in_order()
+        .map(|m| {
+            (
+                m.position,
+                m.plaintext(),
+                m.sender(),
+                m.sent_by_reporter,
+                m.timestamp_ms(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (2, &b"threat"[..], "alice", false, T0 - 3000),
+            (1, &b"stop it"[..], "bob", true, T0 - 2000),
+            (0, &b"tie a"[..], "alice", false, T0 - 1000),
+            (3, &b"tie b"[..], "bob", true, T0 - 1000),
+        ]
+    );
+    let first = v.earlier_in_order().next().unwrap();
+    assert_eq!(first.recipients(), ["bob"]);
+    assert_eq!(v.reporter(), "bob");
+}
+
+#[test]
+fn from_json_keeps_precise_codes() {
+    let (ring, _, d) = setup(Suite::Aes256CtrBlake3);
+    let r = report_of(&d, "bob");
+    let json = serde_json::to_value(&r).unwrap();
+    let bytes = serde_json::to_vec(&json).unwrap();
+    assert_eq!(Report::from_json(&bytes).unwrap(), r);
+    assert!(verify(Report::from_json(&bytes).unwrap(), &ring, NOW).is_ok());
+
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = json.clone();
+        f(&mut v);
+        Report::from_json(&serde_json::to_vec(&v).unwrap())
+    };
+    // A future version may have any shape: its version is refused before anything else.
+    let e = with(&|v| *v = serde_json::json!({"v": 2, "whatever": true})).unwrap_err();
+    assert_eq!(e, Error::UnsupportedVersion(2));
+    assert_eq!(
+        with(&|v| v["v"] = 300.into()).unwrap_err(),
+        Error::UnsupportedVersion(255)
+    );
+    let e = with(&|v| {
+        v["message"]["suite"] = 9.into();
+        v["message"]["nonce"] = "not base64!".into();
+    })
+    .unwrap_err();
+    assert_eq!(e, Error::UnsupportedSuite(9));
+    let e = with(&|v| v["earlier"] = serde_json::json!([{"suite": 3}])).unwrap_err();
+    assert_eq!(e, Error::UnsupportedSuite(3));
+    for f in [
+        &(|v: &mut serde_json::Value| v["message"]["nonce"] = "AAAA".into())
+            as &dyn Fn(&mut serde_json::Value),
+        &|v| v["unknown"] = 1.into(),
+        &|v| {
+            v.as_object_mut().unwrap().remove("v");
+        },
+        &|v| *v = serde_json::json!([1, 2]),
+        &|v| v["message"]["suite"] = 256.into(),
+    ] {
+        assert_eq!(with(f).unwrap_err().code(), "malformed");
+    }
+    assert_eq!(Report::from_json(b"{").unwrap_err().code(), "malformed");
+    // Structural checks keep their own codes.
+    let e = with(&|v| v["earlier"] = serde_json::json!([v["message"].clone()])).unwrap_err();
+    assert_eq!(e, Error::DuplicateMessage);
+
+    // Envelopes and stamped envelopes.
+    let delivered = franking_core::frank::StampedEnvelope {
+        envelope: d.envelope.clone(),
+        context: d.context.clone(),
+        stamp: d.stamp.clone(),
+    };
+    let json = serde_json::to_value(&delivered).unwrap();
+    assert_eq!(
+        franking_core::frank::StampedEnvelope::from_json(&serde_json::to_vec(&json).unwrap())
+            .unwrap(),
+        delivered
+    );
+    let env_json = serde_json::to_value(&d.envelope).unwrap();
+    assert_eq!(
+        Envelope::from_json(&serde_json::to_vec(&env_json).unwrap()).unwrap(),
+        d.envelope
+    );
+    for (field, value, expected) in [
+        ("v", 2, Error::UnsupportedVersion(2)),
+        ("suite", 7, Error::UnsupportedSuite(7)),
+    ] {
+        let mut e = env_json.clone();
+        e[field] = value.into();
+        assert_eq!(
+            Envelope::from_json(&serde_json::to_vec(&e).unwrap()).unwrap_err(),
+            expected
+        );
+        let mut s = json.clone();
+        s["envelope"][field] = value.into();
+        assert_eq!(
+            franking_core::frank::StampedEnvelope::from_json(&serde_json::to_vec(&s).unwrap())
+                .unwrap_err(),
+            expected
+        );
+    }
+    let mut s = json.clone();
+    s["context"]["recipients"] = serde_json::json!([]);
+    assert_eq!(
+        franking_core::frank::StampedEnvelope::from_json(&serde_json::to_vec(&s).unwrap())
+            .unwrap_err()
+            .code(),
+        "malformed"
+    );
+}
+
+#[test]
+fn debug_never_prints_plaintexts_or_keys() {
+    let (_, _, d) = setup(Suite::Aes256CtrBlake3);
+    let key_b64 = franking_core::util::b64_encode(d.opened.opening.expose_secret());
+    let shown = format!("{:?} {:?}", d.opened, reported(&d));
+    assert!(shown.contains("plaintext_len: 19"), "{shown}");
+    for secret in ["abusive", key_b64.as_str()] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let session = SessionKey::from_bytes([0x61; 32]);
+    assert_eq!(format!("{session:?}"), "SessionKey(<redacted>)");
+    let stamp_key = StampKey::from_bytes(KeyId(1), [0x61; 32], Some([0x62; 32]));
+    assert!(!format!("{stamp_key:?}").contains("97"));
 }

@@ -6,62 +6,22 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::frank::suite::{COMMITMENT_LEN, Cipher, KEY_LEN, NONCE_LEN, Suite, WRAPPED_KEY_LEN};
+use crate::frank::constants::{
+    AD_LABEL_LEN, COMMITMENT_LEN, KEY_LEN, NONCE_LEN, TAG_LEN, VERSION_SUITE_LEN, WRAP_AD_LEN,
+    WRAPPED_KEY_LEN,
+};
+use crate::frank::json;
+use crate::frank::secret::SecretBytes;
+use crate::frank::suite::{Cipher, Suite};
 use crate::frank::wire::{self, ObjType, Reader};
 use crate::frank::{MAX_AD_LEN, MAX_PLAINTEXT_LEN, VERSION};
+use crate::util::random_array;
+use crate::util::{b64_decode_array, b64_encode};
 
 /// Prefix of the body's associated data: `A = BODY_AD_LABEL ‖ version ‖ suite ‖ body_ad` (17 bytes).
-pub const BODY_AD_LABEL: &[u8; 17] = b"franking/v1 body\0";
+pub const BODY_AD_LABEL: &[u8; AD_LABEL_LEN] = b"franking/v1 body\0";
 /// Prefix of the key wrap's associated data: `A_w = WRAP_AD_LABEL ‖ version ‖ suite ‖ T` (17 bytes).
-pub const WRAP_AD_LABEL: &[u8; 17] = b"franking/v1 wrap\0";
-
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, Error> {
-    let mut b = Zeroizing::new([0u8; N]);
-    getrandom::fill(&mut *b).map_err(|_| Error::Randomness)?;
-    Ok(b)
-}
-
-macro_rules! secret_key_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $name(Zeroizing<[u8; KEY_LEN]>);
-
-        impl $name {
-            /// Wrap 32 key bytes.
-            pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-                Self(Zeroizing::new(bytes))
-            }
-
-            /// A fresh key from the operating system's CSPRNG.
-            pub fn generate() -> Result<Self, Error> {
-                Ok(Self(random::<KEY_LEN>()?))
-            }
-
-            /// The key bytes. Handle with care: this is secret material.
-            pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
-                &self.0
-            }
-        }
-
-        impl core::fmt::Debug for $name {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(<redacted>)"))
-            }
-        }
-
-        impl PartialEq for $name {
-            /// Constant-time comparison.
-            fn eq(&self, other: &Self) -> bool {
-                bool::from(self.0.ct_eq(&*other.0))
-            }
-        }
-
-        impl Eq for $name {}
-
-        impl zeroize::ZeroizeOnDrop for $name {}
-    };
-}
+pub const WRAP_AD_LABEL: &[u8; AD_LABEL_LEN] = b"franking/v1 wrap\0";
 
 /// The end-to-end session key shared by sender and recipient; it wraps each message's franking key.
 /// Where it comes from (a ratchet, a group key schedule) is the E2E layer's business.
@@ -70,7 +30,7 @@ macro_rules! secret_key_type {
 /// for many messages saves the per-key derivation. Zeroized on drop, redacted in `Debug`.
 #[derive(Clone)]
 pub struct SessionKey {
-    key: Zeroizing<[u8; KEY_LEN]>,
+    key: SecretBytes<KEY_LEN>,
     ciphers: [OnceLock<Cipher>; 2],
 }
 
@@ -78,19 +38,22 @@ impl SessionKey {
     /// Wrap 32 key bytes.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         Self {
-            key: Zeroizing::new(bytes),
+            key: SecretBytes::from_bytes(bytes),
             ciphers: [OnceLock::new(), OnceLock::new()],
         }
     }
 
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, Error> {
-        Ok(Self::from_bytes(*random::<KEY_LEN>()?))
+        Ok(Self {
+            key: SecretBytes::generate()?,
+            ciphers: [OnceLock::new(), OnceLock::new()],
+        })
     }
 
     /// The key bytes. Handle with care: this is secret material.
     pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
-        &self.key
+        self.key.expose()
     }
 
     /// The cached CAEAD for `suite` under this key.
@@ -99,7 +62,7 @@ impl SessionKey {
             Suite::CtrHmacSha256 => &self.ciphers[0],
             Suite::Aes256CtrBlake3 => &self.ciphers[1],
         };
-        slot.get_or_init(|| suite.cipher(&self.key))
+        slot.get_or_init(|| suite.cipher(self.key.expose()))
     }
 }
 
@@ -112,7 +75,7 @@ impl core::fmt::Debug for SessionKey {
 impl PartialEq for SessionKey {
     /// Constant-time comparison of the key bytes.
     fn eq(&self, other: &Self) -> bool {
-        bool::from(self.key.ct_eq(&*other.key))
+        self.key == other.key
     }
 }
 
@@ -120,28 +83,49 @@ impl Eq for SessionKey {}
 
 impl zeroize::ZeroizeOnDrop for SessionKey {}
 
-secret_key_type!(
-    /// The per-message franking key K_f: the *opening* of the commitment. The recipient reveals it
-    /// in a report so the server can recompute the commitment; it decrypts only its own message.
-    Opening
-);
+/// The per-message franking key K_f: the *opening* of the commitment. The recipient reveals it
+/// in a report so the server can recompute the commitment; it decrypts only its own message.
+///
+/// Zeroized on drop, compared in constant time, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opening(SecretBytes<KEY_LEN>);
+
+impl Opening {
+    /// Wrap 32 key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self(SecretBytes::from_bytes(bytes))
+    }
+
+    /// A fresh key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, Error> {
+        Ok(Self(SecretBytes::generate()?))
+    }
+
+    /// The key bytes. Handle with care: this is secret material.
+    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        self.0.expose()
+    }
+}
+
+impl core::fmt::Debug for Opening {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Opening(<redacted>)")
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Opening {}
 
 impl serde::Serialize for Opening {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&wire::b64_encode(&*self.0))
+        s.serialize_str(&b64_encode(self.expose_secret()))
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Opening {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Zeroizing::new(<String as serde::Deserialize>::deserialize(d)?);
-        let b = Zeroizing::new(wire::b64_decode(&s).map_err(serde::de::Error::custom)?);
-        let arr = <[u8; KEY_LEN]>::try_from(b.as_slice()).map_err(|_| {
-            serde::de::Error::custom(Error::Malformed {
-                what: "opening length",
-            })
-        })?;
-        Ok(Opening::from_bytes(arr))
+        let b = b64_decode_array::<KEY_LEN>("opening", &s).map_err(serde::de::Error::custom)?;
+        Ok(Opening(SecretBytes::from_zeroizing(b)))
     }
 }
 
@@ -166,13 +150,13 @@ impl Commitment {
 
 impl core::fmt::Debug for Commitment {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Commitment({})", wire::b64_encode(&self.0))
+        write!(f, "Commitment({})", b64_encode(&self.0))
     }
 }
 
 /// The associated data of the body: `BODY_AD_LABEL ‖ version ‖ suite ‖ body_ad`.
 pub fn body_associated_data(suite: Suite, body_ad: &[u8]) -> Vec<u8> {
-    let mut a = Vec::with_capacity(BODY_AD_LABEL.len() + 2 + body_ad.len());
+    let mut a = Vec::with_capacity(AD_LABEL_LEN + VERSION_SUITE_LEN + body_ad.len());
     a.extend_from_slice(BODY_AD_LABEL);
     a.extend_from_slice(&[VERSION, suite.id()]);
     a.extend_from_slice(body_ad);
@@ -180,12 +164,13 @@ pub fn body_associated_data(suite: Suite, body_ad: &[u8]) -> Vec<u8> {
 }
 
 /// The associated data of the key wrap: `WRAP_AD_LABEL ‖ version ‖ suite ‖ T`.
-pub fn wrap_associated_data(suite: Suite, commitment: &Commitment) -> [u8; 17 + 2 + 32] {
-    let mut a = [0u8; 17 + 2 + 32];
-    a[..17].copy_from_slice(WRAP_AD_LABEL);
-    a[17] = VERSION;
-    a[18] = suite.id();
-    a[19..].copy_from_slice(&commitment.0);
+pub fn wrap_associated_data(suite: Suite, commitment: &Commitment) -> [u8; WRAP_AD_LEN] {
+    let mut a = [0u8; WRAP_AD_LEN];
+    let (label, rest) = a.split_at_mut(AD_LABEL_LEN);
+    let (version_suite, t) = rest.split_at_mut(VERSION_SUITE_LEN);
+    label.copy_from_slice(WRAP_AD_LABEL);
+    version_suite.copy_from_slice(&[VERSION, suite.id()]);
+    t.copy_from_slice(&commitment.0);
     a
 }
 
@@ -287,7 +272,7 @@ impl SealRandomness {
     /// Fresh values from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, Error> {
         // One system call for all 64 bytes.
-        let r = random::<{ KEY_LEN + 2 * NONCE_LEN }>()?;
+        let r = random_array::<{ KEY_LEN + 2 * NONCE_LEN }>()?;
         let mut k = [0u8; KEY_LEN];
         let mut nonce = [0u8; NONCE_LEN];
         let mut wrap_nonce = [0u8; NONCE_LEN];
@@ -309,12 +294,23 @@ impl core::fmt::Debug for SealRandomness {
 }
 
 /// What a recipient gets from [`open`]: the plaintext and the opening to keep for reporting.
-#[derive(Clone, Debug)]
+///
+/// `Debug` prints the plaintext's length only.
+#[derive(Clone)]
 pub struct Opened {
     /// The message plaintext M.
     pub plaintext: Vec<u8>,
     /// The franking key K_f (keep it, with the envelope, context and stamp, to report later).
     pub opening: Opening,
+}
+
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Opened")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("opening", &self.opening)
+            .finish()
+    }
 }
 
 /// Seal `plaintext` for the recipient holding `session_key`, with fresh randomness.
@@ -396,7 +392,7 @@ pub fn open(
     let a_w = wrap_associated_data(suite, &envelope.commitment);
     let mut k_f = Zeroizing::new([0u8; KEY_LEN]);
     k_f.copy_from_slice(&envelope.wrapped_key[..KEY_LEN]);
-    let mut tag_w = [0u8; 32];
+    let mut tag_w = [0u8; TAG_LEN];
     tag_w.copy_from_slice(&envelope.wrapped_key[KEY_LEN..]);
     session_key
         .cipher(suite)
@@ -412,11 +408,19 @@ pub fn open(
     )?;
     Ok(Opened {
         plaintext,
-        opening: Opening(k_f),
+        opening: Opening(SecretBytes::from_zeroizing(k_f)),
     })
 }
 
 impl Envelope {
+    /// Parse the JSON form with precise errors: [`Error::UnsupportedVersion`] for `"v"` ≠ 1,
+    /// [`Error::UnsupportedSuite`] for an unknown suite, [`Error::MalformedJson`] for anything
+    /// else.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        json::probe_envelope(bytes)?;
+        Envelope::try_from(json::parse::<EnvelopeJson>("envelope", bytes)?)
+    }
+
     /// The canonical binary encoding (type 0x01):
     /// `01 01 ‖ [suite:1] ‖ [N:12] ‖ [C] ‖ [T:32] ‖ [N_w:12] ‖ [W:64]`, each `[..]` a be32-prefixed field.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {

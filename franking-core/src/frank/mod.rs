@@ -19,27 +19,39 @@
 //! canonical binary encoding (`to_bytes`/`from_bytes`, see [`wire`](self) docs in
 //! `docs/protocol.md`) and a JSON form via serde (bytes as base64url without padding).
 //! Time is always passed in (`now_ms`, milliseconds since the Unix epoch); nothing here reads a clock.
+//!
+//! What the plaintext M holds is up to the platform; this project's clients put a
+//! [`content::MessageContent`] (text and [`attachment::AttachmentRef`]s) in it, and seal
+//! attachments with the streaming [`attachment`] format. Both are specified in `docs/protocol.md`.
 
+pub mod attachment;
+pub mod constants;
+pub mod content;
 mod context;
 mod envelope;
+mod json;
 mod report;
+mod secret;
 mod stamp;
+mod stamped;
 mod suite;
 mod wire;
 
+pub use constants::{
+    COMMITMENT_LEN, KEY_LEN, NONCE_LEN, SIGNATURE_LEN, STAMP_MAC_LEN, TAG_LEN, WRAPPED_KEY_LEN,
+};
 pub use context::{Context, MAX_ID_LEN, MAX_RECIPIENTS};
 pub use envelope::{
     BODY_AD_LABEL, Commitment, Envelope, Opened, Opening, SealRandomness, SessionKey,
     WRAP_AD_LABEL, body_associated_data, open, seal, seal_with, wrap_associated_data,
 };
 pub use report::{
-    MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage, VerifiedReport,
-    verify_report, verify_report_bytes,
+    EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
+    VerifiedReport, verify_report, verify_report_bytes,
 };
-pub use stamp::{
-    KeyId, KeyRing, SIGNATURE_LEN, STAMP_LABEL, STAMP_MAC_LEN, Stamp, StampKey, stamp_input,
-};
-pub use suite::{COMMITMENT_LEN, KEY_LEN, NONCE_LEN, Suite, WRAPPED_KEY_LEN};
+pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};
+pub use stamped::StampedEnvelope;
+pub use suite::Suite;
 
 /// Re-exported Ed25519 public key type used for federated stamp verification.
 pub use ed25519_dalek::VerifyingKey;

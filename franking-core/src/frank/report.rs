@@ -1,10 +1,12 @@
 //! Reports (recipient → report server) and their verification.
 
 use crate::Error;
+use crate::frank::constants::NONCE_LEN;
 use crate::frank::context::{Context, MAX_ID_LEN};
 use crate::frank::envelope::{Commitment, Envelope, Opened, Opening, body_associated_data};
+use crate::frank::json;
 use crate::frank::stamp::{KeyId, KeyRing, Stamp};
-use crate::frank::suite::{NONCE_LEN, Suite};
+use crate::frank::suite::Suite;
 use crate::frank::wire::{self, ObjType, Reader};
 use crate::frank::{MAX_AD_LEN, MAX_PLAINTEXT_LEN, VERSION};
 
@@ -71,6 +73,17 @@ impl ReportedMessage {
             context,
             stamp,
         }
+    }
+
+    /// Whether `other` is the same stamped message: the same stamp, or the same commitment in the
+    /// same context (what a stamp binds). The same envelope delivered again under a new message id
+    /// has another context, so it is a different message.
+    pub fn same_message(&self, other: &ReportedMessage) -> bool {
+        let same_stamp =
+            self.stamp.key_id == other.stamp.key_id && self.stamp.mac == other.stamp.mac;
+        let same_binding =
+            self.commitment.ct_eq(&other.commitment) && self.context == other.context;
+        same_stamp || same_binding
     }
 
     fn check_lengths(&self) -> Result<(), Error> {
@@ -170,7 +183,8 @@ impl ReportedMessage {
 }
 
 /// An abuse report: the reported message, who reports it and why, and optionally earlier messages
-/// of the same conversation (oldest first is conventional, not required).
+/// of the same conversation (in any order: verification orders them by timestamp, see
+/// [`VerifiedReport::earlier_in_order`]). No message may appear twice ([`Error::DuplicateMessage`]).
 #[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "ReportJson", into = "ReportJson")]
 pub struct Report {
@@ -243,19 +257,25 @@ impl Report {
         self.earlier
             .iter()
             .try_for_each(ReportedMessage::check_lengths)?;
-        // Each message appears once: distinct commitments across the reported and earlier messages.
-        let all: Vec<&Commitment> = core::iter::once(&self.message)
+        // Each stamped message appears once (the reported message included).
+        let all: Vec<&ReportedMessage> = core::iter::once(&self.message)
             .chain(&self.earlier)
-            .map(|m| &m.commitment)
             .collect();
         for (i, a) in all.iter().enumerate() {
-            if all[..i].iter().any(|b| b.as_bytes() == a.as_bytes()) {
-                return Err(Error::Malformed {
-                    what: "duplicate message in report",
-                });
+            if all[..i].iter().any(|b| b.same_message(a)) {
+                return Err(Error::DuplicateMessage);
             }
         }
         Ok(())
+    }
+
+    /// Parse the JSON form with precise errors: [`Error::UnsupportedVersion`] for `"v"` ≠ 1 and
+    /// [`Error::UnsupportedSuite`] for an unknown suite of any message (checked before the rest of
+    /// the shape), [`Error::MalformedJson`] for syntax or shape, then the structural checks of
+    /// [`Report`] ([`Error::Malformed`], [`Error::DuplicateMessage`]).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        json::probe_report(bytes)?;
+        Report::try_from(json::parse::<ReportJson>("report", bytes)?)
     }
 
     /// The canonical binary encoding (type 0x04): `01 04 ‖ [reported message object] ‖ [reporter] ‖
@@ -345,6 +365,48 @@ impl ReportPolicy {
 pub struct VerifiedReport {
     report: Report,
     key_id: KeyId,
+    /// Indices into `report.earlier`, by (timestamp, position in the report).
+    order: Vec<usize>,
+}
+
+/// One earlier message of a verified report, as a moderator should see it: every field is
+/// authentic (stamped context, committed plaintext).
+#[derive(Clone, Copy, Debug)]
+pub struct EarlierMessage<'a> {
+    /// Position of the message in the report's `earlier` list, as submitted.
+    pub position: usize,
+    /// The verified message.
+    pub message: &'a ReportedMessage,
+    /// Whether the reporter sent this message (its verified sender is the reporter): a reporter
+    /// may include their own messages, which must not read as the other party's.
+    pub sent_by_reporter: bool,
+}
+
+impl<'a> EarlierMessage<'a> {
+    /// The verified sender.
+    pub fn sender(&self) -> &'a str {
+        self.message.context.sender()
+    }
+
+    /// The verified recipients.
+    pub fn recipients(&self) -> &'a [String] {
+        self.message.context.recipients()
+    }
+
+    /// The verified platform timestamp (ms since the Unix epoch).
+    pub fn timestamp_ms(&self) -> u64 {
+        self.message.context.timestamp_ms()
+    }
+
+    /// The verified platform context.
+    pub fn context(&self) -> &'a Context {
+        &self.message.context
+    }
+
+    /// The verified plaintext.
+    pub fn plaintext(&self) -> &'a [u8] {
+        &self.message.plaintext
+    }
 }
 
 impl VerifiedReport {
@@ -377,6 +439,26 @@ impl VerifiedReport {
     pub fn commitment(&self) -> &Commitment {
         &self.report.message.commitment
     }
+
+    /// The reporting user.
+    pub fn reporter(&self) -> &str {
+        &self.report.reporter
+    }
+
+    /// The earlier messages in conversation order: by verified timestamp, ties in the order the
+    /// report listed them; each with its position in the report and whether the reporter sent it.
+    /// (The reported message itself is never the reporter's: the reporter is one of its
+    /// recipients, and a sender is never a recipient.)
+    pub fn earlier_in_order(&self) -> impl ExactSizeIterator<Item = EarlierMessage<'_>> + '_ {
+        self.order.iter().map(|&position| {
+            let message = &self.report.earlier[position];
+            EarlierMessage {
+                position,
+                message,
+                sent_by_reporter: message.context.sender() == self.report.reporter,
+            }
+        })
+    }
 }
 
 /// Verify a report at time `now_ms`; on success every field of the result is authentic.
@@ -388,7 +470,9 @@ impl VerifiedReport {
 /// ([`Error::OutsideWindow`]). Then for each earlier message the same key/stamp/commitment/window
 /// checks, plus: same conversation and not newer than the reported message
 /// ([`Error::NotSameConversation`]) and the reporter took part in it
-/// ([`Error::ReporterNotRecipient`]). The first failure is returned; its [`Error::code`] is stable.
+/// ([`Error::ReporterNotRecipient`]). A message included twice — by its stamp, or the reported
+/// message again — is [`Error::DuplicateMessage`] (checked first, with the structural limits). The
+/// first failure is returned; its [`Error::code`] is stable.
 pub fn verify_report(
     report: Report,
     ring: &KeyRing,
@@ -414,7 +498,14 @@ pub fn verify_report(
         }
     }
     let key_id = m.stamp.key_id;
-    Ok(VerifiedReport { report, key_id })
+    let mut order: Vec<usize> = (0..report.earlier.len()).collect();
+    // Stable: equal timestamps keep the report's order.
+    order.sort_by_key(|&i| report.earlier[i].context.timestamp_ms());
+    Ok(VerifiedReport {
+        report,
+        key_id,
+        order,
+    })
 }
 
 /// Decode a binary report and verify it: [`Report::from_bytes`] then [`verify_report`].

@@ -14,17 +14,16 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::frank::VERSION;
+use crate::frank::constants::{KEY_LEN, SIGNATURE_LEN, STAMP_LABEL_LEN, STAMP_MAC_LEN};
 use crate::frank::context::Context;
 use crate::frank::envelope::Commitment;
+use crate::frank::secret::SecretBytes;
 use crate::frank::suite::Suite;
 use crate::frank::wire::{self, ObjType, Reader, Sink};
+use crate::util::{b64_encode, random_array};
 
 /// Domain-separation label that starts every stamp input (18 bytes).
-pub const STAMP_LABEL: &[u8; 18] = b"franking/v1 stamp\0";
-/// Length of the HMAC-SHA-256 stamp tag.
-pub const STAMP_MAC_LEN: usize = 32;
-/// Length of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
+pub const STAMP_LABEL: &[u8; STAMP_LABEL_LEN] = b"franking/v1 stamp\0";
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -41,7 +40,7 @@ pub struct KeyId(pub u32);
 #[derive(Clone)]
 pub struct StampKey {
     id: KeyId,
-    mac_key: Zeroizing<[u8; 32]>,
+    mac_key: SecretBytes<KEY_LEN>,
     mac: HmacSha256,
     signing: Option<SigningKey>,
 }
@@ -55,41 +54,48 @@ impl core::fmt::Debug for StampKey {
     }
 }
 
-fn hmac_with(key: &[u8; 32]) -> HmacSha256 {
+fn hmac_with(key: &[u8; KEY_LEN]) -> HmacSha256 {
     // HMAC zero-pads keys shorter than the 64-byte block (RFC 2104 §2): the same function.
     let mut block = Zeroizing::new(aead::array::Array::<u8, aead::consts::U64>::default());
-    block[..32].copy_from_slice(key);
+    block[..KEY_LEN].copy_from_slice(key);
     <HmacSha256 as KeyInit>::new(&block)
 }
 
 impl StampKey {
     /// A key from stored secret bytes: the HMAC key and, if the key also signs, the Ed25519 seed.
-    pub fn from_bytes(id: KeyId, mac_key: [u8; 32], signing_seed: Option<[u8; 32]>) -> Self {
-        let mac_key = Zeroizing::new(mac_key);
-        let signing = signing_seed.map(|seed| {
-            let seed = Zeroizing::new(seed);
-            SigningKey::from_bytes(&seed)
-        });
+    pub fn from_bytes(
+        id: KeyId,
+        mac_key: [u8; KEY_LEN],
+        signing_seed: Option<[u8; KEY_LEN]>,
+    ) -> Self {
+        Self::from_secrets(
+            id,
+            SecretBytes::from_bytes(mac_key),
+            signing_seed.map(Zeroizing::new),
+        )
+    }
+
+    fn from_secrets(
+        id: KeyId,
+        mac_key: SecretBytes<KEY_LEN>,
+        signing_seed: Option<Zeroizing<[u8; KEY_LEN]>>,
+    ) -> Self {
         Self {
             id,
-            mac: hmac_with(&mac_key),
+            mac: hmac_with(mac_key.expose()),
             mac_key,
-            signing,
+            signing: signing_seed.map(|seed| SigningKey::from_bytes(&seed)),
         }
     }
 
     /// A fresh key from the operating system's CSPRNG; `with_signature` adds an Ed25519 key.
     pub fn generate(id: KeyId, with_signature: bool) -> Result<Self, Error> {
-        let mut mac_key = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut *mac_key).map_err(|_| Error::Randomness)?;
         let seed = if with_signature {
-            let mut s = Zeroizing::new([0u8; 32]);
-            getrandom::fill(&mut *s).map_err(|_| Error::Randomness)?;
-            Some(s)
+            Some(random_array::<KEY_LEN>()?)
         } else {
             None
         };
-        Ok(Self::from_bytes(id, *mac_key, seed.map(|s| *s)))
+        Ok(Self::from_secrets(id, SecretBytes::generate()?, seed))
     }
 
     /// The key id.
@@ -98,12 +104,12 @@ impl StampKey {
     }
 
     /// The HMAC key bytes, for storage. Secret.
-    pub fn expose_mac_key(&self) -> &[u8; 32] {
-        &self.mac_key
+    pub fn expose_mac_key(&self) -> &[u8; KEY_LEN] {
+        self.mac_key.expose()
     }
 
     /// The Ed25519 seed, for storage, if this key signs. Secret.
-    pub fn expose_signing_seed(&self) -> Option<Zeroizing<[u8; 32]>> {
+    pub fn expose_signing_seed(&self) -> Option<Zeroizing<[u8; KEY_LEN]>> {
         self.signing.as_ref().map(|s| Zeroizing::new(s.to_bytes()))
     }
 
@@ -117,7 +123,7 @@ impl StampKey {
         suite: Suite,
         commitment: &Commitment,
         ctx: &Context,
-    ) -> Result<[u8; 32], Error> {
+    ) -> Result<[u8; STAMP_MAC_LEN], Error> {
         let mut mac = self.mac.clone();
         write_stamp_prefix(&mut mac, self.id, suite, commitment);
         ctx.encode_into(&mut mac)?;
@@ -218,7 +224,7 @@ impl core::fmt::Debug for Stamp {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Stamp")
             .field("key_id", &self.key_id)
-            .field("mac", &wire::b64_encode(&self.mac))
+            .field("mac", &b64_encode(&self.mac))
             .field("signed", &self.signature.is_some())
             .finish()
     }

@@ -4,15 +4,7 @@ use aead::{AeadInOut, KeyInit};
 
 use crate::Error;
 use crate::caead::{Aes256CtrBlake3, CompactCommitment, CtrHmacSha256};
-
-/// Length of a CAEAD key (franking key, session key) in bytes.
-pub const KEY_LEN: usize = 32;
-/// Length of a CAEAD nonce (body nonce N and wrap nonce N_w) in bytes.
-pub const NONCE_LEN: usize = 12;
-/// Length of the commitment T (the body's CAEAD tag) in bytes.
-pub const COMMITMENT_LEN: usize = 32;
-/// Length of the wrapped franking key W = C_w ‖ T_w (32-byte ciphertext, 32-byte tag).
-pub const WRAPPED_KEY_LEN: usize = KEY_LEN + 32;
+use crate::frank::constants::{COMMITMENT_LEN, KEY_LEN, NONCE_LEN, TAG_LEN};
 
 /// A franking suite: one CMT-4, compactly committing AEAD used for both the body and the key wrap.
 ///
@@ -69,7 +61,7 @@ impl Suite {
         nonce: &[u8; NONCE_LEN],
         ad: &[u8],
         buffer: &mut [u8],
-    ) -> Result<[u8; 32], Error> {
+    ) -> Result<[u8; TAG_LEN], Error> {
         self.cipher(key).seal(nonce, ad, buffer)
     }
 
@@ -80,7 +72,7 @@ impl Suite {
         nonce: &[u8; NONCE_LEN],
         ad: &[u8],
         buffer: &mut [u8],
-        tag: &[u8; 32],
+        tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
         self.cipher(key).open(nonce, ad, buffer, tag)
     }
@@ -120,7 +112,7 @@ impl Cipher {
         nonce: &[u8; NONCE_LEN],
         ad: &[u8],
         buffer: &mut [u8],
-    ) -> Result<[u8; 32], Error> {
+    ) -> Result<[u8; TAG_LEN], Error> {
         let len = buffer.len();
         let tag = match self {
             Cipher::CtrHmacSha256(c) => c.encrypt_inout_detached(nonce.into(), ad, buffer.into()),
@@ -139,7 +131,7 @@ impl Cipher {
         nonce: &[u8; NONCE_LEN],
         ad: &[u8],
         buffer: &mut [u8],
-        tag: &[u8; 32],
+        tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
         match self {
             Cipher::CtrHmacSha256(c) => {

@@ -11,8 +11,6 @@
 //! Decoders check the version first, then the type, then every field's exact size, and reject any
 //! trailing byte: there is exactly one encoding per value.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
 use crate::Error;
@@ -220,37 +218,19 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Base64url without padding, as used by every byte field of the JSON form.
-pub(crate) fn b64_encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Decode base64url without padding (padding, `+`/`/` and non-canonical trailing bits are refused).
-pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD.decode(s).map_err(|_| Error::Malformed {
-        what: "base64url (no padding)",
-    })
-}
-
-/// Decode base64url into exactly `N` bytes.
-pub(crate) fn b64_fixed<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Error> {
-    let v = b64_decode(s)?;
-    <[u8; N]>::try_from(v.as_slice()).map_err(|_| Error::Malformed { what })
-}
-
 /// `serde(with = ...)` helpers for byte fields in the JSON form.
 pub(crate) mod b64 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
     /// Serialize bytes as base64url without padding.
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::b64_encode(bytes))
+        s.serialize_str(&crate::util::b64_encode(bytes))
     }
 
     /// Deserialize base64url without padding into a `Vec<u8>`.
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        super::b64_decode(&s).map_err(D::Error::custom)
+        crate::util::b64_decode(&s).map_err(D::Error::custom)
     }
 
     /// Fixed-size arrays.
@@ -262,7 +242,7 @@ pub(crate) mod b64 {
             bytes: &[u8; N],
             s: S,
         ) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&super::super::b64_encode(bytes))
+            s.serialize_str(&crate::util::b64_encode(bytes))
         }
 
         /// Deserialize base64url into exactly `N` bytes.
@@ -270,7 +250,9 @@ pub(crate) mod b64 {
             d: D,
         ) -> Result<[u8; N], D::Error> {
             let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-            super::super::b64_fixed(&s, "base64url field length").map_err(D::Error::custom)
+            crate::util::b64_decode_array::<N>("base64url field", &s)
+                .map(|a| *a)
+                .map_err(D::Error::custom)
         }
     }
 
@@ -284,7 +266,7 @@ pub(crate) mod b64 {
             s: S,
         ) -> Result<S::Ok, S::Error> {
             match bytes {
-                Some(b) => s.serialize_some(&super::super::b64_encode(b)),
+                Some(b) => s.serialize_some(&crate::util::b64_encode(b)),
                 None => s.serialize_none(),
             }
         }
@@ -294,7 +276,7 @@ pub(crate) mod b64 {
             d: D,
         ) -> Result<Option<[u8; N]>, D::Error> {
             let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-            s.map(|s| super::super::b64_fixed(&s, "base64url field length"))
+            s.map(|s| crate::util::b64_decode_array::<N>("base64url field", &s).map(|a| *a))
                 .transpose()
                 .map_err(D::Error::custom)
         }

@@ -4,10 +4,12 @@
 
 use std::io::{Read, Write};
 
-use client_sdk::attachment::{
-    AttachmentSealer, HEADER_LEN, TAG_LEN, open_attachment, seal_attachment, verify_attachment,
+use franking_core::Error;
+use franking_core::frank::attachment::{
+    AttachmentKey, AttachmentOpener, AttachmentRef, AttachmentSealer, DEFAULT_SEGMENT_SIZE,
+    HEADER_LEN, SEGMENT_TAG_LEN as TAG_LEN, blob_len, open_attachment, seal_attachment,
+    verify_attachment,
 };
-use client_sdk::{AttachmentKey, AttachmentRef, Error};
 
 /// Deterministic pseudo-random bytes: BLAKE3's XOF under a seed, `len` bytes, generated on demand.
 fn deterministic(seed: u8, len: u64) -> impl Read {
@@ -67,10 +69,7 @@ fn large_attachment_streams_with_bounded_memory() {
     std::io::copy(&mut std::io::BufReader::new(pipe_reader), &mut blob_hash).unwrap();
     let reference = sealer.join().unwrap();
     assert_eq!(reference.length, len);
-    assert_eq!(
-        Some(blob_hash.len),
-        client_sdk::attachment::blob_len(len, client_sdk::attachment::DEFAULT_SEGMENT_SIZE)
-    );
+    assert_eq!(Some(blob_hash.len), blob_len(len, DEFAULT_SEGMENT_SIZE));
 
     // Second pass: seal again under the same key (deterministic), pipe straight into open.
     let key = reference.key.clone();
@@ -141,7 +140,18 @@ fn every_flipped_byte_is_refused() {
     for i in 0..blob.len() {
         let mut bad = blob.clone();
         bad[i] ^= 0x80;
-        assert!(open(&r, &bad).is_err(), "flip at {i} accepted");
+        let code = open(&r, &bad).unwrap_err().code();
+        let expected = if i < HEADER_LEN {
+            "attachment_header_invalid"
+        } else {
+            "attachment_tag_invalid"
+        };
+        // The segment-size field may turn into another valid size: then every tag fails, or
+        // the records no longer line up with the blob's end.
+        assert!(
+            code == expected || ((8..HEADER_LEN).contains(&i) && code.starts_with("attachment_")),
+            "flip at {i}: {code}"
+        );
     }
 }
 
@@ -151,7 +161,7 @@ fn flipped_ciphertext_byte_names_its_segment() {
     blob[record(1).start + 10] ^= 1;
     assert!(matches!(
         open(&r, &blob),
-        Err(Error::AttachmentSegment { index: 1 })
+        Err(Error::AttachmentTag { index: 1 })
     ));
 }
 
@@ -160,13 +170,16 @@ fn truncation_is_refused() {
     let (_, blob, r) = sealed(3 * SEG + 5);
     // At a segment boundary: the last remaining segment was sealed as non-final.
     let cut = record(2).start;
-    assert!(matches!(
-        open(&r, &blob[..cut]),
-        Err(Error::AttachmentSegment { index: 1 })
-    ));
+    assert_eq!(open(&r, &blob[..cut]), Err(Error::AttachmentTruncated));
     // Mid-segment and inside a tag.
-    assert!(open(&r, &blob[..cut + 100]).is_err());
-    assert!(open(&r, &blob[..blob.len() - 1]).is_err());
+    assert_eq!(
+        open(&r, &blob[..cut + 100]),
+        Err(Error::AttachmentTruncated)
+    );
+    assert_eq!(
+        open(&r, &blob[..blob.len() - 1]),
+        Err(Error::AttachmentTruncated)
+    );
     // Header only, and less than a header.
     assert!(matches!(
         open(&r, &blob[..HEADER_LEN]),
@@ -178,7 +191,10 @@ fn truncation_is_refused() {
     ));
     // A file that is an exact number of segments, cut at the boundary.
     let (_, blob, r) = sealed(2 * SEG);
-    assert!(open(&r, &blob[..record(1).start]).is_err());
+    assert_eq!(
+        open(&r, &blob[..record(1).start]),
+        Err(Error::AttachmentTruncated)
+    );
 }
 
 #[test]
@@ -187,10 +203,10 @@ fn extension_is_refused() {
     // Append a copy of a segment, a fresh segment under the same key, or one byte.
     let mut ext = blob.clone();
     ext.extend_from_slice(&blob[record(0)]);
-    assert!(open(&r, &ext).is_err());
+    assert_eq!(open(&r, &ext), Err(Error::AttachmentTag { index: 1 }));
     let mut ext = blob.clone();
     ext.push(0);
-    assert!(open(&r, &ext).is_err());
+    assert_eq!(open(&r, &ext), Err(Error::AttachmentTag { index: 1 }));
     // The sender (who knows K_a) extends the file with a validly sealed longer version: every tag
     // verifies but the commitment and length in the franked reference do not.
     let (mut data, _, _) = sealed(2 * SEG);
@@ -202,7 +218,7 @@ fn extension_is_refused() {
         .unwrap();
     assert!(matches!(
         open(&r, &longer),
-        Err(Error::AttachmentLength { .. })
+        Err(Error::AttachmentLengthMismatch { .. })
     ));
 }
 
@@ -215,7 +231,7 @@ fn reordering_is_refused() {
     swapped[b].copy_from_slice(&blob[a]);
     assert!(matches!(
         open(&r, &swapped),
-        Err(Error::AttachmentSegment { index: 0 })
+        Err(Error::AttachmentTag { index: 0 })
     ));
 }
 
@@ -226,25 +242,25 @@ fn wrong_commitment_key_or_length_is_refused() {
     bad.commitment[0] ^= 1;
     assert!(matches!(
         open(&bad, &blob),
-        Err(Error::AttachmentCommitment)
+        Err(Error::AttachmentCommitmentMismatch)
     ));
     let mut bad = r.clone();
     bad.key = AttachmentKey::from_bytes([7; 32]);
     assert!(matches!(
         open(&bad, &blob),
-        Err(Error::AttachmentSegment { index: 0 })
+        Err(Error::AttachmentTag { index: 0 })
     ));
     let mut bad = r.clone();
     bad.length -= 1;
     assert!(matches!(
         open(&bad, &blob),
-        Err(Error::AttachmentLength { .. })
+        Err(Error::AttachmentLengthMismatch { .. })
     ));
     let mut bad = r;
     bad.length += 1;
     assert!(matches!(
         open(&bad, &blob),
-        Err(Error::AttachmentLength { .. })
+        Err(Error::AttachmentLengthMismatch { .. })
     ));
 }
 
@@ -259,15 +275,68 @@ fn same_key_different_file_fails_the_commitment() {
         .unwrap()
         .seal_with_key(r.key.clone(), &r.media_type, other.as_slice(), &mut blob)
         .unwrap();
-    assert!(matches!(open(&r, &blob), Err(Error::AttachmentCommitment)));
+    assert!(matches!(
+        open(&r, &blob),
+        Err(Error::AttachmentCommitmentMismatch)
+    ));
 }
 
 #[test]
 fn changed_segment_size_header_is_refused() {
     let (_, mut blob, r) = sealed(3 * SEG);
     blob[8..12].copy_from_slice(&2048u32.to_be_bytes());
-    assert!(open(&r, &blob).is_err());
+    assert_eq!(open(&r, &blob), Err(Error::AttachmentTag { index: 0 }));
     let (_, mut blob, r) = sealed(10);
     blob[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
-    assert!(matches!(open(&r, &blob), Err(Error::AttachmentHeader(_))));
+    assert!(matches!(
+        open(&r, &blob),
+        Err(Error::AttachmentHeader { .. })
+    ));
+}
+
+#[test]
+fn the_opener_releases_nothing_of_a_failing_segment() {
+    // Segment 1 of 3 is altered: segment 0 is released, nothing after it, and the error names 1.
+    let (data, mut blob, r) = sealed(3 * SEG + 5);
+    blob[record(1).start + 3] ^= 1;
+    let mut opener = AttachmentOpener::new(&r);
+    let mut out = Vec::new();
+    let mut result = Ok(());
+    for chunk in blob.chunks(100) {
+        result = opener.update(chunk, &mut out);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(Error::AttachmentTag { index: 1 }));
+    assert_eq!(out, data[..SEG]);
+}
+
+#[test]
+fn error_codes_are_distinct_and_stable() {
+    let (_, blob, r) = sealed(SEG + 3);
+    let mut codes = Vec::new();
+    let mut bad_header = blob.clone();
+    bad_header[0] = b'X';
+    codes.push(open(&r, &bad_header).unwrap_err().code());
+    let mut flipped = blob.clone();
+    flipped[HEADER_LEN] ^= 1;
+    codes.push(open(&r, &flipped).unwrap_err().code());
+    codes.push(open(&r, &blob[..blob.len() - 2]).unwrap_err().code());
+    let mut longer = r.clone();
+    longer.length += 1;
+    codes.push(open(&longer, &blob).unwrap_err().code());
+    let mut other = r.clone();
+    other.commitment[5] ^= 1;
+    codes.push(open(&other, &blob).unwrap_err().code());
+    assert_eq!(
+        codes,
+        [
+            "attachment_header_invalid",
+            "attachment_tag_invalid",
+            "attachment_truncated",
+            "attachment_length_mismatch",
+            "attachment_commitment_mismatch",
+        ]
+    );
 }

@@ -1,0 +1,41 @@
+//! The envelope as a relay delivers it: the sender's envelope, the platform context and the stamp.
+
+use crate::Error;
+use crate::frank::context::Context;
+use crate::frank::envelope::Envelope;
+use crate::frank::json;
+use crate::frank::stamp::{KeyRing, Stamp};
+
+/// An envelope as the relay delivers it: the sender's envelope, the context the platform asserts,
+/// and the platform's stamp over (commitment, context). Shared by clients (which open it) and the
+/// report server's relay (which makes it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StampedEnvelope {
+    /// The sender's franked envelope.
+    pub envelope: Envelope,
+    /// The platform-asserted context.
+    pub context: Context,
+    /// The platform's stamp.
+    pub stamp: Stamp,
+}
+
+impl StampedEnvelope {
+    /// Relay side: stamp `envelope`'s commitment in `context` with the ring's current key.
+    pub fn stamp(ring: &KeyRing, envelope: Envelope, context: Context) -> Result<Self, Error> {
+        let stamp = ring.stamp(envelope.suite, &envelope.commitment, &context)?;
+        Ok(Self {
+            envelope,
+            context,
+            stamp,
+        })
+    }
+
+    /// Parse the JSON form with precise errors: the envelope's unknown version or suite first
+    /// ([`Error::UnsupportedVersion`], [`Error::UnsupportedSuite`]), then
+    /// [`Error::MalformedJson`] for anything else.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        json::probe_stamped_envelope(bytes)?;
+        json::parse("stamped envelope", bytes)
+    }
+}
