@@ -40,12 +40,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// Not produced any more: attachment failures are [`Error::Core`] with a precise
-    /// `franking_core::Error::Attachment*` variant (code `attachment_commitment_mismatch` for this
-    /// one). Kept so that existing matches on it compile; it will be removed.
-    #[error("attachment commitment mismatch")]
-    AttachmentCommitment,
-
     /// The delivered context does not name this client's user as a recipient.
     #[error("the message is not addressed to this recipient")]
     NotForMe,
@@ -81,6 +75,26 @@ pub enum Error {
         /// The server's human-readable message.
         message: String,
     },
+}
+
+impl Error {
+    /// The stable machine-readable code of this error (the codes of `franking_core::Error` for
+    /// protocol failures, the server's own code for its refusals).
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Core(c) => c.code(),
+            Error::Server { code, .. } => code,
+            Error::Io(_) => "io",
+            Error::Random(_) => franking_core::Error::Randomness.code(),
+            Error::InvalidKey { .. } => "invalid_key",
+            Error::Malformed { .. } => "malformed",
+            Error::NotForMe => "not_for_me",
+            Error::UnexpectedSender => "unexpected_sender",
+            Error::AttachmentMissing { .. } => "attachment_missing",
+            Error::InvalidServerUrl(_) => "invalid_server_url",
+            Error::Http(_) => "http",
+        }
+    }
 }
 
 /// Shorthand for results in this crate.

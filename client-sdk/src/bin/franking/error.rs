@@ -51,7 +51,7 @@ impl CliError {
     /// (docs/client-sdk.md lists them).
     pub(crate) fn code(&self) -> &str {
         match self {
-            CliError::Sdk(e) => sdk_code(e),
+            CliError::Sdk(e) => e.code(),
             CliError::Usage(_) => "usage",
             CliError::Json(_) => "malformed",
             CliError::File { .. } => "io",
@@ -68,29 +68,5 @@ impl CliError {
     pub(crate) fn report(&self) -> ExitCode {
         eprintln!("franking: error [{}]: {self}", self.code());
         self.exit_code()
-    }
-}
-
-fn sdk_code(e: &Error) -> &str {
-    match e {
-        Error::Core(c) => c.code(),
-        Error::Server { code, .. } => code,
-        Error::Io(_) => "io",
-        Error::Random(_) => franking_core::Error::Randomness.code(),
-        Error::InvalidKey { .. } => "invalid_key",
-        Error::Malformed { .. } => "malformed",
-        Error::AttachmentHeader(_) => "attachment_header",
-        Error::AttachmentSegment { .. } => "attachment_segment",
-        Error::AttachmentTruncated => "attachment_truncated",
-        Error::AttachmentNonCanonical(_) => "attachment_non_canonical",
-        Error::AttachmentLength { .. } => "attachment_length_mismatch",
-        Error::AttachmentCommitment => "attachment_commitment_mismatch",
-        Error::AttachmentTooLarge => "attachment_too_large",
-        Error::AttachmentMissing { .. } => "attachment_missing",
-        Error::NotForMe => "not_for_me",
-        Error::UnexpectedSender => "unexpected_sender",
-        Error::InvalidServerUrl(_) => "invalid_server_url",
-        Error::Http(_) => "http",
-        _ => "error",
     }
 }
