@@ -50,11 +50,12 @@ async fn start(dir: &std::path::Path, url: &str) -> ServerProcess {
     .await
 }
 
-/// One request made during the test, with the phase it started in and how long it took.
+/// One request made during the test: the phases it started and ended in, how long it took.
 #[derive(Debug)]
 struct Seen {
     what: &'static str,
-    phase: u8,
+    started: u8,
+    ended: u8,
     outcome: Outcome,
     took: Duration,
 }
@@ -73,6 +74,33 @@ async fn timed(
     let t0 = Instant::now();
     let o = request(addr, method, path, token, body, client_deadline()).await;
     (o, t0.elapsed())
+}
+
+async fn submit(addr: SocketAddr, service: &str, submission: &Value) -> Outcome {
+    let path = "/v1/reports";
+    request(
+        addr,
+        Method::POST,
+        path,
+        Some(service),
+        Some(submission),
+        client_deadline(),
+    )
+    .await
+}
+
+/// A session (directly on the database) that holds `LOCK TABLE cases IN ACCESS EXCLUSIVE MODE`
+/// until `ROLLBACK`: every read and write of `cases` waits.
+async fn lock_cases(url: &str) -> sqlx::AnyConnection {
+    let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+    sqlx::query("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c
 }
 
 /// A 503 with the JSON error body and code `unavailable`.
@@ -136,7 +164,8 @@ async fn database_outage_mid_load_answers_503_and_loses_nothing() {
                 }
                 seen.lock().unwrap().push(Seen {
                     what: "intake",
-                    phase: p,
+                    started: p,
+                    ended: phase.load(Ordering::SeqCst),
                     outcome: o,
                     took,
                 });
@@ -157,7 +186,8 @@ async fn database_outage_mid_load_answers_503_and_loses_nothing() {
                 let (o, took) = timed(addr, Method::GET, path, token.as_deref(), None).await;
                 seen.lock().unwrap().push(Seen {
                     what,
-                    phase: p,
+                    started: p,
+                    ended: phase.load(Ordering::SeqCst),
                     outcome: o,
                     took,
                 });
@@ -175,15 +205,8 @@ async fn database_outage_mid_load_answers_503_and_loses_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut locker = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
     phase.store(OUTAGE, Ordering::SeqCst);
-    sqlx::query("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let mut locker = lock_cases(&db.url).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     proxy.cut();
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
@@ -244,7 +267,7 @@ async fn database_outage_mid_load_answers_503_and_loses_nothing() {
             "answered after the request timeout: {s:?}"
         );
         if is_unavailable(&s.outcome) {
-            assert_ne!(s.phase, BEFORE, "503 before the outage: {s:?}");
+            assert_ne!(s.ended, BEFORE, "503 before the outage: {s:?}");
             *outage_503.entry(s.what).or_default() += 1;
         }
     }
@@ -253,7 +276,7 @@ async fn database_outage_mid_load_answers_503_and_loses_nothing() {
     assert!(outage_503.get("cases").is_some_and(|&n| n > 0), "{seen:?}");
     assert!(
         seen.iter()
-            .any(|s| s.phase == AFTER && s.outcome.status() == Some(StatusCode::CREATED)),
+            .any(|s| s.started == AFTER && s.outcome.status() == Some(StatusCode::CREATED)),
         "nothing was accepted after the database returned"
     );
 
@@ -310,28 +333,13 @@ async fn held_lock_ends_requests_within_the_timeout_then_recovers() {
     // Three cases exist before the database gets slow.
     let mut cases = Vec::new();
     for s in &subs[..3] {
-        let o = request(
-            addr,
-            Method::POST,
-            "/v1/reports",
-            Some(&service),
-            Some(s),
-            client_deadline(),
-        )
-        .await;
+        let o = submit(addr, &service, s).await;
         assert_eq!(o.status(), Some(StatusCode::CREATED), "{o:?}");
         cases.push(o.body()["case_id"].as_str().unwrap().to_owned());
     }
 
     // Another session holds an exclusive lock on `cases` (every read and write of it waits).
-    let mut locker = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
-    sqlx::query("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let mut locker = lock_cases(&db.url).await;
 
     // Two waves (more requests than pool connections): intake, transitions, case reads.
     for wave in 0..2 {
@@ -377,15 +385,7 @@ async fn held_lock_ends_requests_within_the_timeout_then_recovers() {
     // Release the lock: the same requests now work, and nothing of the timed-out ones was applied.
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
     for s in &subs[3..] {
-        let o = request(
-            addr,
-            Method::POST,
-            "/v1/reports",
-            Some(&service),
-            Some(s),
-            client_deadline(),
-        )
-        .await;
+        let o = submit(addr, &service, s).await;
         assert_eq!(o.status(), Some(StatusCode::CREATED), "{o:?}");
     }
     for c in &cases {

@@ -60,24 +60,33 @@ impl ServerProcess {
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut lines = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(Instant::now() < deadline, "no listening line: {lines:?}");
+        let addr = loop {
             let mut line = String::new();
-            if out.read_line(&mut line).unwrap() == 0 {
-                let _ = child.wait();
-                panic!(
-                    "server exited early: {lines:?}\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
+            if Instant::now() > deadline || out.read_line(&mut line).unwrap_or(0) == 0 {
+                break None;
             }
             let line = line.trim_end().to_owned();
             let listening = line.strip_prefix("report-server listening on http://");
             let addr = listening.map(|a| a.parse::<SocketAddr>().unwrap());
             lines.push(line);
-            if let Some(addr) = addr {
-                return Self { child, addr, lines };
+            if addr.is_some() {
+                break addr;
             }
+        };
+        let mut server = Self {
+            child,
+            addr: addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            lines,
+        };
+        if addr.is_none() {
+            server.kill9();
+            panic!(
+                "server did not start: {:?}\n{}",
+                server.lines,
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
+        server
     }
 
     /// The token printed after `label` (e.g. `admin token:`) by the dev bootstrap.
