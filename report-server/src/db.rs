@@ -65,22 +65,90 @@ pub fn migrator() -> Migrator {
     }
 }
 
-/// Open a pool for `url` (max `max_connections`) and run the migrations.
+/// How the pool waits for the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// Longest wait for a connection, including reconnecting to a database that is down; past it
+    /// the request fails with 503 `unavailable`.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` of the pool's connections: a statement running longer (e.g.
+    /// waiting for a lock) is cancelled and the request fails with 503 `unavailable`. `None`: the
+    /// database's default. Migrations run on a separate connection without it.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl PoolSettings {
+    /// Settings for a server whose requests time out after `request_timeout`: waiting for a
+    /// connection and any single statement are bounded by half of it (at most 10 s for a
+    /// connection), so a database that is down or stuck answers 503 `unavailable` within the
+    /// request timeout instead of holding requests until their 408.
+    pub fn for_request_timeout(max_connections: u32, request_timeout: Duration) -> Self {
+        let half = (request_timeout / 2).max(Duration::from_millis(500));
+        Self {
+            max_connections,
+            acquire_timeout: half.min(Duration::from_secs(10)),
+            statement_timeout: Some(half),
+        }
+    }
+}
+
+/// Open a pool for `url` (max `max_connections`, 10 s acquire timeout, no statement timeout)
+/// and run the migrations.
 pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), ApiError> {
+    connect_with(
+        url,
+        PoolSettings {
+            max_connections,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: None,
+        },
+    )
+    .await
+}
+
+/// Open a pool for `url` with `settings` and run the migrations (with a statement timeout on their
+/// own connection without it, so a long migration, or one waiting for another instance's migration
+/// lock, is not cut short).
+pub async fn connect_with(
+    url: &str,
+    settings: PoolSettings,
+) -> Result<(AnyPool, Backend), ApiError> {
     install_default_drivers();
     let backend = Backend::of_url(url)?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
-        .await?;
+    let mut options = AnyPoolOptions::new()
+        .max_connections(settings.max_connections.max(1))
+        .acquire_timeout(settings.acquire_timeout);
+    let statement_timeout = settings
+        .statement_timeout
+        .filter(|_| backend == Backend::Postgres);
+    if let Some(t) = statement_timeout {
+        let ms = t.as_millis().max(1);
+        options = options.after_connect(move |conn, _| {
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!("SET statement_timeout = {ms}")))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    let pool = options.connect(url).await?;
     if backend == Backend::Sqlite {
         // WAL lets readers proceed during writes; the setting persists in the database file.
         sqlx::query("PRAGMA journal_mode = WAL")
             .execute(&pool)
             .await?;
     }
-    migrator().run(&pool).await?;
+    if statement_timeout.is_some() {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+        let migrated = migrator().run(&mut conn).await;
+        let _ = sqlx::Connection::close(conn).await;
+        migrated?;
+    } else {
+        migrator().run(&pool).await?;
+    }
     Ok((pool, backend))
 }
 

@@ -142,13 +142,14 @@ impl ApiError {
     }
 
     /// A database error that is not a server fault: a uniqueness conflict between concurrent
-    /// requests (409 `conflict`) or an exhausted/overloaded pool (503 `unavailable`).
+    /// requests (409 `conflict`) or a database that is unreachable, overloaded or too slow
+    /// (503 `unavailable`, see [`database_unavailable`]).
     fn database_class(&self) -> Option<(StatusCode, &'static str)> {
         match self {
             ApiError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Some((StatusCode::CONFLICT, "conflict"))
             }
-            ApiError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+            ApiError::Database(e) if database_unavailable(e) => {
                 Some((StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
             }
             _ => None,
@@ -230,6 +231,29 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         resp
+    }
+}
+
+/// True for database errors that mean "the database is not available right now", not "this
+/// request is wrong" or "the server is broken": the pool timed out or is closed, the connection
+/// failed or broke (I/O, TLS, SQLite worker), or PostgreSQL refused or cancelled the work (SQLSTATE
+/// class 08 connection exception, 53300 too many connections, 55P03 lock not available, 57014
+/// statement timeout, 57P01–57P03 shutdown / starting up). The request may be retried.
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || matches!(
+                    &*c,
+                    "53300" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
+                )
+        }),
+        _ => false,
     }
 }
 

@@ -32,7 +32,14 @@ async fn run() -> Result<(), ApiError> {
             config.data_dir.join(bootstrap::SERVER_KEY_FILE).display()
         );
     }
-    let (pool, backend) = db::connect(&config.database_url, config.db_max_connections).await?;
+    let (pool, backend) = db::connect_with(
+        &config.database_url,
+        db::PoolSettings::for_request_timeout(
+            config.db_max_connections,
+            config.limits.request_timeout,
+        ),
+    )
+    .await?;
     bootstrap::check_server_key(&pool, &server_key).await?;
     if let Some(subject) = &config.issue_admin_token {
         let token = bootstrap::issue_admin(&pool, subject).await?;

@@ -26,6 +26,9 @@ use tower::ServiceExt as _;
 mod test_db;
 pub use test_db::TestDb;
 
+pub mod process;
+pub mod proxy;
+
 /// Tokens of one network.
 #[derive(Clone)]
 pub struct NetTokens {
