@@ -146,8 +146,15 @@ fn bearer(parts: &Parts) -> Option<&str> {
     .then_some(token)
 }
 
-/// Authenticate the request's bearer token (any role).
+/// Authenticate the request's bearer token (any role) or, for a request without an
+/// `Authorization` header, its console session cookie (as the session's token; state-changing
+/// methods also need the CSRF header — see [`crate::console::session`]).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    if !parts.headers.contains_key(AUTHORIZATION)
+        && let Some(caller) = crate::console::session::authenticate_cookie(parts, state).await?
+    {
+        return Ok(caller);
+    }
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
     lookup(state, &sha256_hex(token.as_bytes())).await
 }
@@ -166,7 +173,9 @@ async fn authenticate_cached(parts: &Parts, state: &AppState) -> Result<Caller, 
     Ok(caller)
 }
 
-async fn lookup(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
+/// The caller of the token whose stored hash is `hash` (401 if unknown, revoked or expired; 403
+/// `network_disabled` if its network is disabled).
+pub(crate) async fn lookup(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
     let now = now_ms();
     let row = sqlx::query(
         "SELECT t.id, t.token_hash, t.role, t.network_id, t.subject, t.expires_at, t.revoked_at, \

@@ -7,6 +7,7 @@
 //!   then grouped into a moderation case by (commitment, stamp).
 //! * Admins manage networks, stamping keys (rotate/retire), tokens and policies (`/v1/admin/...`).
 //! * `/healthz`, `/readyz`, `/metrics`.
+//! * The moderator console, a browser app under `/console/` ([`console`], docs/console.md).
 //!
 //! Storage is sqlx `Any` over PostgreSQL or SQLite with one migration set; the process keeps no
 //! state that matters for correctness, so several instances can share one PostgreSQL database.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin::routes())
         .merge(routes::cases::routes())
         .merge(routes::openapi::routes())
+        .merge(console::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

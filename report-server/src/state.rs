@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 
 use crate::cache::StampCache;
+use crate::console::ConsoleSettings;
 use crate::db::Backend;
 use crate::metrics::Metrics;
 use crate::seal::ServerKey;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Stamping-path cache (see [`crate::cache`]).
     pub stamp_cache: Arc<StampCache>,
+    /// Console session settings (see [`crate::console`]).
+    pub console: Arc<ConsoleSettings>,
 }
 
 impl AppState {
@@ -61,6 +64,13 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             stamp_cache: Arc::new(StampCache::new(limits.stamp_cache_ttl)),
             limits: Arc::new(limits),
+            console: Arc::new(ConsoleSettings::default()),
         }
+    }
+
+    /// The same state with these console settings.
+    pub fn with_console(mut self, console: ConsoleSettings) -> Self {
+        self.console = Arc::new(console);
+        self
     }
 }

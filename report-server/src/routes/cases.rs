@@ -3,7 +3,8 @@
 //!
 //! | method | path | who | what |
 //! |---|---|---|---|
-//! | GET | `/v1/cases` | moderator, admin | list/filter, newest first, keyset cursor |
+//! | GET | `/v1/cases` | moderator, admin | list/filter, `sort=newest\|oldest\|most_reported`, keyset cursor |
+//! | GET | `/v1/cases/counts` | moderator, admin | cases per state under the same filters |
 //! | GET | `/v1/cases/{id}` | moderator, admin | case, reports, decrypted evidence |
 //! | POST | `/v1/cases/{id}/assign` | moderator, admin | `{assignee?}` (moderator: default self) |
 //! | POST | `/v1/cases/{id}/resolve` | moderator, admin | `{action, note?}` |
@@ -85,6 +86,7 @@ pub const MAX_REASON_LEN: usize = 4096;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/cases", get(list_cases))
+        .route("/v1/cases/counts", get(case_counts))
         .route("/v1/cases/{id}", get(get_case))
         .route("/v1/cases/{id}/assign", post(assign))
         .route("/v1/cases/{id}/resolve", post(resolve))
@@ -176,13 +178,24 @@ fn check_range(from: Option<i64>, to: Option<i64>) -> Result<(), ApiError> {
 
 /// Opaque keyset cursor: base64url(`<ms>.<id>`) of the last item of the previous page.
 fn encode_cursor(ts: i64, id: &str) -> String {
-    b64(format!("{ts}.{id}").as_bytes())
+    encode_tagged_cursor("", ts, id)
 }
 
 fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
+    decode_tagged_cursor("", c)
+}
+
+/// Keyset cursor of one sort order: base64url(`<tag><key>.<id>`); a cursor of another order (another
+/// tag) does not parse.
+fn encode_tagged_cursor(tag: &str, key: i64, id: &str) -> String {
+    b64(format!("{tag}{key}.{id}").as_bytes())
+}
+
+fn decode_tagged_cursor(tag: &str, c: &str) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::bad_request("invalid_cursor", "cursor is not one this server issued");
     let raw = URL_SAFE_NO_PAD.decode(c.as_bytes()).map_err(|_| bad())?;
     let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let s = s.strip_prefix(tag).ok_or_else(bad)?;
     let (ts, id) = s.split_once('.').ok_or_else(bad)?;
     let ts: i64 = ts.parse().map_err(|_| bad())?;
     if id.is_empty() {
@@ -270,12 +283,115 @@ pub struct CaseFilter {
     /// Only cases first reported before this time (ms since the epoch).
     #[serde(default)]
     pub to: Option<i64>,
+    /// Only cases assigned to this moderator (token subject).
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Order of the list (default `newest`).
+    #[serde(default)]
+    pub sort: CaseSort,
     /// Page size (1..=200, default 50).
     #[serde(default)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (of the same `sort`).
     #[serde(default)]
     pub cursor: Option<String>,
+}
+
+/// Order of `GET /v1/cases`; each is keyset-paginated on (its key, id).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    /// Latest first report first.
+    #[default]
+    Newest,
+    /// Earliest first report first (first in, first out).
+    Oldest,
+    /// Most distinct reporters first.
+    MostReported,
+}
+
+impl CaseSort {
+    /// (key column, cursor tag, `ORDER BY`, the "after the cursor" condition on `$c`, `$i`).
+    fn sql(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            CaseSort::Newest => (
+                "first_reported_at",
+                "",
+                "first_reported_at DESC, id DESC",
+                "first_reported_at < $c OR (first_reported_at = $c AND id < $i)",
+            ),
+            CaseSort::Oldest => (
+                "first_reported_at",
+                "o",
+                "first_reported_at ASC, id ASC",
+                "first_reported_at > $c OR (first_reported_at = $c AND id > $i)",
+            ),
+            CaseSort::MostReported => (
+                "report_count",
+                "n",
+                "report_count DESC, id DESC",
+                "report_count < $c OR (report_count = $c AND id < $i)",
+            ),
+        }
+    }
+}
+
+/// The filters `GET /v1/cases` and `GET /v1/cases/counts` share, checked; `$1..=$5` of
+/// [`FILTER_SQL`].
+struct SharedFilter {
+    network: Option<String>,
+    category: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    assignee: Option<String>,
+}
+
+/// The WHERE condition of [`SharedFilter`] (binds `$1..=$5` in field order).
+const FILTER_SQL: &str = "($1 IS NULL OR network_id = $1) AND ($2 IS NULL OR category = $2) \
+     AND ($3 IS NULL OR first_reported_at >= $3) AND ($4 IS NULL OR first_reported_at < $4) \
+     AND ($5 IS NULL OR assignee = $5)";
+
+impl SharedFilter {
+    /// Check the values; a moderator is confined to their network (another one: 403
+    /// `wrong_network`).
+    fn new(
+        staff: &Staff,
+        network: Option<String>,
+        category: Option<String>,
+        from: Option<i64>,
+        to: Option<i64>,
+        assignee: Option<String>,
+    ) -> Result<Self, ApiError> {
+        check_range(from, to)?;
+        let network = match (&staff.scope, network) {
+            (Some(own), Some(asked)) if *own != asked => {
+                return Err(ApiError::Forbidden {
+                    code: "wrong_network",
+                    message: "moderators can only list their own network's cases".into(),
+                });
+            }
+            (Some(own), _) => Some(own.clone()),
+            (None, asked) => asked,
+        };
+        Ok(Self {
+            network,
+            category,
+            from,
+            to,
+            assignee,
+        })
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        q.bind(self.network)
+            .bind(self.category)
+            .bind(self.from)
+            .bind(self.to)
+            .bind(self.assignee)
+    }
 }
 
 async fn list_cases(
@@ -285,58 +401,92 @@ async fn list_cases(
 ) -> Result<Json<Value>, ApiError> {
     let Query(f) = query.map_err(query_error)?;
     let limit = check_limit(f.limit)?;
-    check_range(f.from, f.to)?;
     if let Some(s) = &f.state
         && !CASE_STATES.contains(&s.as_str())
     {
         return Err(invalid(format!("state must be one of {CASE_STATES:?}")));
     }
-    let network = match (&staff.scope, f.network) {
-        (Some(own), Some(asked)) if *own != asked => {
-            return Err(ApiError::Forbidden {
-                code: "wrong_network",
-                message: "moderators can only list their own network's cases".into(),
-            });
-        }
-        (Some(own), _) => Some(own.clone()),
-        (None, asked) => asked,
-    };
-    let (cur_ts, cur_id) = match &f.cursor {
+    let filter = SharedFilter::new(&staff, f.network, f.category, f.from, f.to, f.assignee)?;
+    let (key, tag, order, after) = f.sort.sql();
+    let (cur_key, cur_id) = match &f.cursor {
         Some(c) => {
-            let (t, i) = decode_cursor(c)?;
-            (Some(t), Some(i))
+            let (k, i) = decode_tagged_cursor(tag, c)?;
+            (Some(k), Some(i))
         }
         None => (None, None),
     };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {CASE_COLUMNS} FROM cases \
-         WHERE ($1 IS NULL OR network_id = $1) AND ($2 IS NULL OR state = $2) \
-           AND ($3 IS NULL OR category = $3) \
-           AND ($4 IS NULL OR first_reported_at >= $4) AND ($5 IS NULL OR first_reported_at < $5) \
-           AND ($6 IS NULL OR first_reported_at < $6 OR (first_reported_at = $6 AND id < $7)) \
-         ORDER BY first_reported_at DESC, id DESC LIMIT $8"
-    )))
-    .bind(network)
-    .bind(f.state)
-    .bind(f.category)
-    .bind(f.from)
-    .bind(f.to)
-    .bind(cur_ts)
-    .bind(cur_id)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db)
-    .await?;
+    let after = after.replace("$c", "$7").replace("$i", "$8");
+    let rows = filter
+        .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE {FILTER_SQL} \
+               AND ($6 IS NULL OR state = $6) AND ($7 IS NULL OR {after}) \
+             ORDER BY {order} LIMIT $9"
+        ))))
+        .bind(f.state)
+        .bind(cur_key)
+        .bind(cur_id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&state.db)
+        .await?;
     let more = rows.len() > limit as usize;
     let page = &rows[..rows.len().min(limit as usize)];
     let next_cursor = match (more, page.last()) {
-        (true, Some(last)) => Some(encode_cursor(
-            last.try_get("first_reported_at")?,
+        (true, Some(last)) => Some(encode_tagged_cursor(
+            tag,
+            last.try_get(key)?,
             &last.try_get::<String, _>("id")?,
         )),
         _ => None,
     };
     let cases = page.iter().map(case_json).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({ "cases": cases, "next_cursor": next_cursor })))
+}
+
+/// `GET /v1/cases/counts` query: the filters of `GET /v1/cases` except state, order and paging.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountFilter {
+    /// Only cases of this category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Only cases of this network (moderators: their own network only).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Only cases first reported at or after this time (ms since the epoch).
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// Only cases first reported before this time (ms since the epoch).
+    #[serde(default)]
+    pub to: Option<i64>,
+    /// Only cases assigned to this moderator (token subject).
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+async fn case_counts(
+    State(state): State<AppState>,
+    staff: Staff,
+    query: Result<Query<CountFilter>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(f) = query.map_err(query_error)?;
+    let filter = SharedFilter::new(&staff, f.network, f.category, f.from, f.to, f.assignee)?;
+    let rows = filter
+        .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT state, COUNT(*) AS n FROM cases WHERE {FILTER_SQL} GROUP BY state"
+        ))))
+        .fetch_all(&state.db)
+        .await?;
+    let mut counts = serde_json::Map::new();
+    for s in CASE_STATES {
+        counts.insert((*s).to_owned(), json!(0));
+    }
+    let mut total = 0i64;
+    for r in &rows {
+        let n: i64 = r.try_get("n")?;
+        total += n;
+        counts.insert(r.try_get::<String, _>("state")?, json!(n));
+    }
+    Ok(Json(json!({ "counts": counts, "total": total })))
 }
 
 fn message_json(m: &ReportedMessage) -> Result<Value, ApiError> {
