@@ -67,7 +67,7 @@ function verifiedPanel(ev, m) {
   const ctx = m.context || {};
   return h('section', { class: 'panel verified', 'aria-labelledby': 'verified-h' },
     h('h2', { id: 'verified-h' }, h('span', { class: 'check', 'aria-hidden': 'true' }, '✔'), ' Verified'),
-    h('p', {}, 'The server checked the stamp over (commitment, context) with the network’s stamping key and that the opening reproduces the commitment before it stored this report.'),
+    h('p', { class: 'hint' }, 'Checked by the server before it stored the report: the stamp over (commitment, context) verifies under the network’s stamping key, and the opened message reproduces the commitment.'),
     dl([
       ['Verified at', time(ev.created_at)],
       ['Stamp key id', String(m.stamp?.key_id ?? '—')],
@@ -79,7 +79,7 @@ function verifiedPanel(ev, m) {
       ['Recipients', (ctx.recipients || []).join(', ') || '—'],
       ['Sent at', time(ctx.timestamp_ms)],
       ['Message id', ctx.message_id ?? '—'],
-    ]));
+    ], 'kv two-col'));
 }
 
 function earlierList(ev) {
@@ -244,12 +244,12 @@ export async function renderCase(main, id, conflict) {
 
   const evidence = first
     ? [
-        verifiedPanel(first, first.content.message),
         h('section', { class: 'panel reported', 'aria-labelledby': 'message-h' },
-          h('h2', { id: 'message-h' }, 'Reported message'),
+          h('h2', { id: 'message-h' }, 'Reported message ', h('span', { class: 'verified-tag' }, '✔ verified')),
           h('div', { class: 'meta' }, 'From ', h('span', { class: 'ident' }, first.content.message.context?.sender ?? '?'), ' · ', time(first.content.message.context?.timestamp_ms)),
           textBlock(first.content.message),
           attachmentList(first.content.message)),
+        verifiedPanel(first, first.content.message),
         h('section', { class: 'panel-group', 'aria-labelledby': 'earlier-h' },
           h('h2', { id: 'earlier-h' }, 'Earlier messages'),
           withContent.map(earlierList)),
