@@ -257,6 +257,13 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// Authenticate the request's bearer token (any role). With `cached` (the relay endpoints) the
 /// stamping-path cache is asked first and relay authentications are remembered.
 async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<Caller, ApiError> {
+    // A request without an `Authorization` header may carry a console session cookie (state-
+    // changing methods also need the CSRF header; see `crate::console::session`).
+    if !parts.headers.contains_key(AUTHORIZATION)
+        && let Some(caller) = crate::console::session::authenticate_cookie(parts, &auth.db).await?
+    {
+        return Ok(caller);
+    }
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token.as_bytes());
     if !cached {
@@ -285,7 +292,9 @@ struct TokenAuthRow {
     disabled_at: Option<i64>,
 }
 
-async fn lookup(db: &AnyPool, hash: &str) -> Result<Caller, ApiError> {
+/// The caller of the token whose stored hash is `hash` (401 if unknown, revoked or expired; 403
+/// `network_disabled` if its network is disabled).
+pub(crate) async fn lookup(db: &AnyPool, hash: &str) -> Result<Caller, ApiError> {
     let now = now_ms();
     let row: TokenAuthRow = sqlx::query_as(
         "SELECT t.id, t.token_hash, t.role, t.network_id, t.subject, t.expires_at, t.revoked_at, \

@@ -27,7 +27,7 @@ use crate::db::text_enum;
 use crate::error::ApiError;
 use crate::evidence::{self, EvidenceView};
 use crate::notes;
-use crate::page::{Keyset, PageRequest};
+use crate::page::PageRequest;
 use crate::seal::ServerKey;
 
 /// Where a case is in the workflow.
@@ -163,12 +163,6 @@ pub struct Case {
     pub updated_at: i64,
 }
 
-impl Keyset for Case {
-    fn keyset(&self) -> (i64, &str) {
-        (self.first_reported_at, &self.id)
-    }
-}
-
 /// Load a case `staff` may see; another network's case is 404, exactly like a missing one.
 pub async fn load(db: &AnyPool, staff: &Staff, id: &str) -> Result<Case, ApiError> {
     let case: Case = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -184,7 +178,57 @@ pub async fn load(db: &AnyPool, staff: &Staff, id: &str) -> Result<Case, ApiErro
     Ok(case)
 }
 
-/// Filter of the case queue (`GET /v1/cases`), validated.
+/// Order of the case queue (`GET /v1/cases?sort=`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    /// Latest first report first.
+    #[default]
+    Newest,
+    /// Earliest first report first (first in, first out).
+    Oldest,
+    /// Most distinct reporters first.
+    MostReported,
+}
+
+impl CaseSort {
+    /// The cursor tag of this order (see [`crate::page`]).
+    pub fn cursor_tag(self) -> &'static str {
+        match self {
+            CaseSort::Newest => "",
+            CaseSort::Oldest => "o",
+            CaseSort::MostReported => "n",
+        }
+    }
+
+    /// (`ORDER BY`, the "strictly after the cursor" condition on `$7` (key) and `$8` (id)).
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            CaseSort::Newest => (
+                "first_reported_at DESC, id DESC",
+                "first_reported_at < $7 OR (first_reported_at = $7 AND id < $8)",
+            ),
+            CaseSort::Oldest => (
+                "first_reported_at ASC, id ASC",
+                "first_reported_at > $7 OR (first_reported_at = $7 AND id > $8)",
+            ),
+            CaseSort::MostReported => (
+                "report_count DESC, id DESC",
+                "report_count < $7 OR (report_count = $7 AND id < $8)",
+            ),
+        }
+    }
+
+    /// A case's position in this order.
+    fn key(self, case: &Case) -> (i64, &str) {
+        match self {
+            CaseSort::Newest | CaseSort::Oldest => (case.first_reported_at, &case.id),
+            CaseSort::MostReported => (case.report_count, &case.id),
+        }
+    }
+}
+
+/// Filter of the case queue (`GET /v1/cases`, `GET /v1/cases/counts`), validated.
 #[derive(Debug, Default)]
 pub struct CaseQuery {
     /// Only this network.
@@ -197,33 +241,83 @@ pub struct CaseQuery {
     pub from: Option<i64>,
     /// First reported before (ms).
     pub to: Option<i64>,
+    /// Only cases assigned to this moderator (token subject).
+    pub assignee: Option<String>,
 }
 
-/// One page of the case queue, newest first, and the next page's cursor.
+/// The filter's conditions on `$1`..`$6`, shared by the queue and the counts.
+const FILTER_SQL: &str = "($1 IS NULL OR network_id = $1) AND ($2 IS NULL OR state = $2) \
+     AND ($3 IS NULL OR category = $3) \
+     AND ($4 IS NULL OR first_reported_at >= $4) AND ($5 IS NULL OR first_reported_at < $5) \
+     AND ($6 IS NULL OR assignee = $6)";
+
+impl CaseQuery {
+    fn bind<'q, O>(
+        self,
+        q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+        q.bind(self.network)
+            .bind(self.state)
+            .bind(self.category)
+            .bind(self.from)
+            .bind(self.to)
+            .bind(self.assignee)
+    }
+}
+
+/// `GET /v1/cases/counts` response: cases per state under a filter.
+#[derive(Debug, Serialize)]
+pub struct CaseCounts {
+    /// Every state with its number of cases (0 included).
+    pub counts: BTreeMap<&'static str, i64>,
+    /// All cases under the filter.
+    pub total: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateCount {
+    state: CaseState,
+    n: i64,
+}
+
+/// Cases per state under `q` (its `state` is ignored).
+pub async fn counts(db: &AnyPool, mut q: CaseQuery) -> Result<CaseCounts, ApiError> {
+    q.state = None;
+    let rows: Vec<StateCount> = q
+        .bind(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT state, COUNT(*) AS n FROM cases WHERE {FILTER_SQL} GROUP BY state"
+        ))))
+        .fetch_all(db)
+        .await?;
+    let mut counts: BTreeMap<&'static str, i64> =
+        CaseState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for r in &rows {
+        counts.insert(r.state.as_str(), r.n);
+    }
+    let total = rows.iter().map(|r| r.n).sum();
+    Ok(CaseCounts { counts, total })
+}
+
+/// One page of the case queue in `sort` order, and the next page's cursor (`page` must be
+/// [`PageRequest::tagged`] with `sort`'s [`CaseSort::cursor_tag`]).
 pub async fn list(
     db: &AnyPool,
     q: CaseQuery,
+    sort: CaseSort,
     page: &PageRequest,
 ) -> Result<(Vec<Case>, Option<String>), ApiError> {
-    let rows: Vec<Case> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {CASE_COLUMNS} FROM cases \
-         WHERE ($1 IS NULL OR network_id = $1) AND ($2 IS NULL OR state = $2) \
-           AND ($3 IS NULL OR category = $3) \
-           AND ($4 IS NULL OR first_reported_at >= $4) AND ($5 IS NULL OR first_reported_at < $5) \
-           AND ($6 IS NULL OR first_reported_at < $6 OR (first_reported_at = $6 AND id < $7)) \
-         ORDER BY first_reported_at DESC, id DESC LIMIT $8"
-    )))
-    .bind(q.network)
-    .bind(q.state)
-    .bind(q.category)
-    .bind(q.from)
-    .bind(q.to)
-    .bind(page.after_time())
-    .bind(page.after_id())
-    .bind(page.fetch_limit())
-    .fetch_all(db)
-    .await?;
-    Ok(page.page(rows))
+    let (order, after) = sort.sql();
+    let rows: Vec<Case> = q
+        .bind(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE {FILTER_SQL} \
+               AND ($7 IS NULL OR {after}) ORDER BY {order} LIMIT $9"
+        ))))
+        .bind(page.after_time())
+        .bind(page.after_id())
+        .bind(page.fetch_limit())
+        .fetch_all(db)
+        .await?;
+    Ok(page.page_by(rows, |c| sort.key(c)))
 }
 
 /// An accepted report as listed in its case.

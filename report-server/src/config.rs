@@ -76,6 +76,15 @@ pub struct Cli {
     #[arg(long, env = "FRANKING_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
 
+    /// How long a moderator-console session lasts after sign-in, in seconds [default: 43200].
+    #[arg(long, env = "FRANKING_SESSION_TTL_SECS", value_name = "SECS")]
+    pub session_ttl_secs: Option<u64>,
+
+    /// Mark the console session cookie `Secure` (browsers then send it over HTTPS only). Set this
+    /// whenever the server is reached through TLS (e.g. behind a TLS-terminating proxy).
+    #[arg(long, env = "FRANKING_COOKIE_SECURE")]
+    pub cookie_secure: bool,
+
     /// Optional config file of `NAME=value` lines (environment variable names).
     #[arg(long, env = "FRANKING_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -125,6 +134,8 @@ pub struct Config {
     pub limits: Limits,
     /// Pool size.
     pub db_max_connections: u32,
+    /// Moderator-console settings.
+    pub console: crate::console::ConsoleSettings,
     /// Log filter.
     pub log: String,
     /// `--issue-admin-token SUBJECT`: issue a token and exit.
@@ -144,6 +155,7 @@ impl core::fmt::Debug for Config {
             .field("production", &self.production)
             .field("limits", &self.limits)
             .field("db_max_connections", &self.db_max_connections)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -244,6 +256,20 @@ impl Cli {
             .db_max_connections
             .or(from_file(&file, "FRANKING_DB_MAX_CONNECTIONS")?)
             .unwrap_or(16);
+        let console = crate::console::ConsoleSettings {
+            session_ttl: Duration::from_secs(
+                self.session_ttl_secs
+                    .or(from_file(&file, "FRANKING_SESSION_TTL_SECS")?)
+                    .unwrap_or(12 * 60 * 60),
+            ),
+            cookie_secure: self.cookie_secure
+                || from_file::<bool>(&file, "FRANKING_COOKIE_SECURE")?.unwrap_or(false),
+        };
+        if console.session_ttl.is_zero() {
+            return Err(ApiError::Config(
+                "FRANKING_SESSION_TTL_SECS must be at least 1".into(),
+            ));
+        }
         let log = self
             .log
             .or(from_file(&file, "RUST_LOG")?)
@@ -261,6 +287,7 @@ impl Cli {
             production,
             limits,
             db_max_connections,
+            console,
             log,
             issue_admin_token: self.issue_admin_token,
         })

@@ -58,6 +58,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0003_rate_counters.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            4,
+            Cow::Borrowed("console sessions"),
+            MigrationType::Simple,
+            include_str!("../migrations/0004_console_sessions.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -7,6 +7,7 @@
 //!   then grouped into a moderation case by (commitment, stamp).
 //! * Admins manage networks, stamping keys (rotate/retire), tokens and policies (`/v1/admin/...`).
 //! * `/healthz`, `/readyz`, `/metrics`.
+//! * The moderator console, a browser app under `/console/` ([`console`], docs/console.md).
 //!
 //! Storage is sqlx `Any` over PostgreSQL or SQLite with one migration set; the process keeps no
 //! state that matters for correctness, so several instances can share one PostgreSQL database.
@@ -20,6 +21,7 @@ pub mod cache;
 pub mod cases;
 pub mod change;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod evidence;
@@ -57,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::notes::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router())
+        .merge(console::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

@@ -61,7 +61,8 @@ async fn run() -> Result<(), ApiError> {
         println!("  service token:   {}", &*t.service);
         println!("  moderator token: {}", &*t.moderator);
     }
-    let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone());
+    let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone())
+        .with_console(config.console.clone());
     let _retention = report_server::retention::spawn_from_env(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -69,6 +70,7 @@ async fn run() -> Result<(), ApiError> {
     let addr = listener
         .local_addr()
         .map_err(|e| ApiError::Config(e.to_string()))?;
+    println!("moderator console: http://{addr}/console/");
     println!("report-server listening on http://{addr}");
     tracing::info!(%addr, "listening");
     serve(listener, state, shutdown_signal())

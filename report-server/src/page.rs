@@ -5,6 +5,9 @@
 //! A query fetches [`PageRequest::fetch_limit`] rows (`limit + 1`) strictly after the cursor
 //! (`time < ms OR (time = ms AND id < id)`); [`PageRequest::page`] cuts the extra row off and
 //! makes the next cursor from the last row kept.
+//!
+//! A list with several sort orders gives each order a cursor *tag* (base64url(`<tag><key>.<id>`)),
+//! so a cursor issued for one order is refused (`invalid_cursor`) by another.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,12 +30,22 @@ pub trait Keyset {
 #[derive(Debug, Clone)]
 pub struct PageRequest {
     limit: u32,
+    tag: &'static str,
     after: Option<(i64, String)>,
 }
 
 impl PageRequest {
     /// Validate `limit` (400 `invalid_parameter`) and decode `cursor` (400 `invalid_cursor`).
     pub fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        Self::tagged(limit, cursor, "")
+    }
+
+    /// [`Self::new`] for a sort order whose cursors carry `tag`.
+    pub fn tagged(
+        limit: Option<u32>,
+        cursor: Option<&str>,
+        tag: &'static str,
+    ) -> Result<Self, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
             return Err(ApiError::bad_request(
@@ -40,8 +53,8 @@ impl PageRequest {
                 format!("limit must be 1..={MAX_LIMIT}"),
             ));
         }
-        let after = cursor.map(decode_cursor).transpose()?;
-        Ok(Self { limit, after })
+        let after = cursor.map(|c| decode_cursor(tag, c)).transpose()?;
+        Ok(Self { limit, tag, after })
     }
 
     /// Rows to fetch: one more than the page size, to learn whether there is a next page.
@@ -60,14 +73,23 @@ impl PageRequest {
     }
 
     /// Cut `rows` (fetched with [`Self::fetch_limit`]) to the page and its next cursor.
-    pub fn page<T: Keyset>(&self, mut rows: Vec<T>) -> (Vec<T>, Option<String>) {
+    pub fn page<T: Keyset>(&self, rows: Vec<T>) -> (Vec<T>, Option<String>) {
+        self.page_by(rows, T::keyset)
+    }
+
+    /// [`Self::page`] with the sort key of this list's order (for lists with several orders).
+    pub fn page_by<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> (i64, &str),
+    ) -> (Vec<T>, Option<String>) {
         let limit = self.limit as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let next = match (more, rows.last()) {
             (true, Some(last)) => {
-                let (ts, id) = last.keyset();
-                Some(b64(format!("{ts}.{id}").as_bytes()))
+                let (ts, id) = key(last);
+                Some(b64(format!("{}{ts}.{id}", self.tag).as_bytes()))
             }
             _ => None,
         };
@@ -75,10 +97,11 @@ impl PageRequest {
     }
 }
 
-fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
+fn decode_cursor(tag: &str, c: &str) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::bad_request("invalid_cursor", "cursor is not one this server issued");
     let raw = URL_SAFE_NO_PAD.decode(c.as_bytes()).map_err(|_| bad())?;
     let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let s = s.strip_prefix(tag).ok_or_else(bad)?;
     let (ts, id) = s.split_once('.').ok_or_else(bad)?;
     let ts: i64 = ts.parse().map_err(|_| bad())?;
     if id.is_empty() {

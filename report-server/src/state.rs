@@ -13,6 +13,7 @@ use sqlx::AnyPool;
 
 use crate::auth::{AuthState, Caller};
 use crate::cache::TtlMap;
+use crate::console::ConsoleSettings;
 use crate::db::Backend;
 use crate::metrics::Metrics;
 use crate::seal::ServerKey;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub relay_callers: Arc<TtlMap<Caller>>,
     /// Stamping-path cache of networks' current stamping keys (see [`crate::cache`]).
     pub current_keys: Arc<TtlMap<StampKey>>,
+    /// Console session settings (see [`crate::console`]).
+    pub console: Arc<ConsoleSettings>,
 }
 
 impl AppState {
@@ -71,7 +74,14 @@ impl AppState {
             relay_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             limits: Arc::new(limits),
+            console: Arc::new(ConsoleSettings::default()),
         }
+    }
+
+    /// The same state with these console settings.
+    pub fn with_console(mut self, console: ConsoleSettings) -> Self {
+        self.console = Arc::new(console);
+        self
     }
 }
 

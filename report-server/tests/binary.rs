@@ -112,6 +112,9 @@ fn zero_setup_start_restart_and_sigterm() {
     );
     let admin = token(&s.lines, "admin token:");
     assert_eq!(admin.len(), 43);
+    // The console's URL is printed next to the tokens.
+    let console_line = format!("moderator console: http://{}/console/", s.addr);
+    assert!(s.lines.contains(&console_line), "{:?}", s.lines);
     assert!(dir.join("franking.db").exists());
     #[cfg(unix)]
     {

@@ -4,7 +4,8 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/v1/cases` | list/filter, newest first, keyset cursor |
+//! | GET | `/v1/cases` | list/filter, `sort=newest\|oldest\|most_reported`, keyset cursor |
+//! | GET | `/v1/cases/counts` | cases per state under the same filters |
 //! | GET | `/v1/cases/{id}` | case, reports, decrypted evidence |
 //! | POST | `/v1/cases/{id}/assign` | `{assignee?}` (moderator: default self) |
 //! | POST | `/v1/cases/{id}/resolve` | `{action, note?}` |
@@ -22,7 +23,10 @@ use serde::Serialize;
 
 use crate::audit::{self, AuditView};
 use crate::auth::{Staff, is_active_moderator};
-use crate::cases::{self, Case, CaseDetail, CaseQuery, CaseState, Resolution, Transition, names};
+use crate::cases::{
+    self, Case, CaseCounts, CaseDetail, CaseQuery, CaseSort, CaseState, Resolution, Transition,
+    names,
+};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::notes::MAX_NOTE_LEN;
@@ -37,6 +41,7 @@ pub const MAX_REASON_LEN: usize = 4096;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/cases", get(list_cases))
+        .route("/v1/cases/counts", get(case_counts))
         .route("/v1/cases/{id}", get(get_case))
         .route("/v1/cases/{id}/assign", post(assign))
         .route("/v1/cases/{id}/resolve", post(resolve))
@@ -64,6 +69,12 @@ pub struct CaseFilter {
     /// Only cases first reported before this time (ms since the epoch).
     #[serde(default)]
     pub to: Option<i64>,
+    /// Only cases assigned to this moderator (token subject).
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Order: `newest` (default), `oldest`, `most_reported`.
+    #[serde(default)]
+    pub sort: CaseSort,
     /// Page size (1..=200, default 50).
     #[serde(default)]
     pub limit: Option<u32>,
@@ -81,12 +92,46 @@ pub struct CaseList {
     pub next_cursor: Option<String>,
 }
 
+/// `GET /v1/cases/counts` query: the filters of `GET /v1/cases` except state, order and paging.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountFilter {
+    /// Only cases of this category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Only cases of this network (moderators: their own network only).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Only cases first reported at or after this time (ms since the epoch).
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// Only cases first reported before this time (ms since the epoch).
+    #[serde(default)]
+    pub to: Option<i64>,
+    /// Only cases assigned to this moderator (token subject).
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+/// The network a staff member may filter on: a moderator only their own (another one: 403
+/// `wrong_network`), an admin any or all.
+fn scoped_network(staff: &Staff, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    match (&staff.scope, asked) {
+        (Some(own), Some(asked)) if *own != asked => Err(ApiError::Forbidden {
+            code: "wrong_network",
+            message: "moderators can only list their own network's cases".into(),
+        }),
+        (Some(own), _) => Ok(Some(own.clone())),
+        (None, asked) => Ok(asked),
+    }
+}
+
 async fn list_cases(
     State(state): State<AppState>,
     staff: Staff,
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> Result<Json<CaseList>, ApiError> {
-    let page = PageRequest::new(f.limit, f.cursor.as_deref())?;
+    let page = PageRequest::tagged(f.limit, f.cursor.as_deref(), f.sort.cursor_tag())?;
     check_range(f.from, f.to)?;
     let case_state = match &f.state {
         None => None,
@@ -100,25 +145,33 @@ async fn list_cases(
             )
         })?),
     };
-    let network = match (&staff.scope, f.network) {
-        (Some(own), Some(asked)) if *own != asked => {
-            return Err(ApiError::Forbidden {
-                code: "wrong_network",
-                message: "moderators can only list their own network's cases".into(),
-            });
-        }
-        (Some(own), _) => Some(own.clone()),
-        (None, asked) => asked,
-    };
     let query = CaseQuery {
-        network,
+        network: scoped_network(&staff, f.network)?,
         state: case_state,
         category: f.category,
         from: f.from,
         to: f.to,
+        assignee: f.assignee,
     };
-    let (cases, next_cursor) = cases::list(&state.db, query, &page).await?;
+    let (cases, next_cursor) = cases::list(&state.db, query, f.sort, &page).await?;
     Ok(Json(CaseList { cases, next_cursor }))
+}
+
+async fn case_counts(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(f): ApiQuery<CountFilter>,
+) -> Result<Json<CaseCounts>, ApiError> {
+    check_range(f.from, f.to)?;
+    let query = CaseQuery {
+        network: scoped_network(&staff, f.network)?,
+        state: None,
+        category: f.category,
+        from: f.from,
+        to: f.to,
+        assignee: f.assignee,
+    };
+    Ok(Json(cases::counts(&state.db, query).await?))
 }
 
 async fn get_case(
