@@ -108,14 +108,32 @@ impl Metrics {
     }
 }
 
-/// Middleware recording request counts and latency by matched route (never the raw path, so
-/// ids in URLs do not explode label cardinality).
+/// The `method` label: one of the methods the API serves, or `other`. Never the raw method, which
+/// is client input (an unbounded label set would let anyone grow `/metrics` without limit).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware recording request counts and latency. Every label comes from a fixed set: `route`
+/// is the matched route template (never the raw path, so ids in URLs and made-up paths do not
+/// grow the label set; `unmatched` otherwise), `method` is [`method_label`], `status` a status
+/// code.
 pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();

@@ -287,3 +287,87 @@ async fn http_graceful_shutdown_finishes_in_flight() {
         .unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// Send raw bytes on a fresh connection and read until the server closes it (or 10 s pass).
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Issue 16.1: hostile methods and paths do not grow `/metrics`. Every label is from a fixed set
+/// (unknown methods → `other`, unknown paths → `unmatched`, ids → the route template).
+#[tokio::test]
+async fn http_metrics_labels_stay_bounded() {
+    let h = harness().await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let t = Transport::Http(addr);
+    // One request of each kind first, so the bounded label combinations already exist.
+    for warm in [
+        "XWARM /healthz HTTP/1.1\r\n",
+        "XWARM /nowhere HTTP/1.1\r\n",
+        "GET /nowhere HTTP/1.1\r\n",
+    ] {
+        raw_exchange(
+            addr,
+            format!("{warm}host: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+    }
+    let before = t.get("/metrics", None).await.body.as_str().unwrap().len();
+    let long_method = "Q".repeat(8000);
+    for i in 0..150 {
+        let method = if i == 0 {
+            long_method.clone()
+        } else {
+            format!("XMETHOD{i}")
+        };
+        for path in [
+            "/healthz".to_owned(),
+            format!("/made/up/{i}"),
+            format!("/v1/cases/case_{i}/bogus"),
+        ] {
+            raw_exchange(
+                addr,
+                format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await;
+        }
+        raw_exchange(
+            addr,
+            format!("GET /also/made/up/{i} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+    }
+    let text = t
+        .get("/metrics", None)
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !text.contains("XMETHOD") && !text.contains("QQQQ"),
+        "raw method in metrics"
+    );
+    assert!(
+        !text.contains("/made/up") && !text.contains("case_1"),
+        "raw path in metrics"
+    );
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(text.contains("route=\"unmatched\""), "{text}");
+    // 600 hostile requests add no label combinations beyond the warm-up's (only counts and the
+    // `/metrics` request's own series change).
+    assert!(
+        text.len() < before + 4096,
+        "metrics grew from {before} to {} bytes",
+        text.len()
+    );
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+}
