@@ -1,0 +1,204 @@
+//! Issue 16 (attack review): client input the databases cannot store, concurrent key rotations,
+//! the reopen/resolve race, audit gaps, retention of late evidence and the dev bootstrap. Every
+//! scenario runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use report_server::Limits;
+use serde_json::{Value, json};
+
+/// SQLite always; PostgreSQL too when configured.
+async fn harnesses() -> Vec<Harness> {
+    let mut v = vec![harness().await];
+    if let Some(db) = TestDb::postgres().await {
+        v.push(harness_with(db, Limits::default()).await);
+    }
+    v
+}
+
+/// A real case on net1: alice → `reporter`, stamped and reported. Returns (case id, message).
+async fn new_case(
+    h: &Harness,
+    reporter: &str,
+    message_id: &str,
+) -> (String, franking_core::frank::ReportedMessage) {
+    let t = h.t();
+    let m = franked(
+        &t,
+        &h.net1.relay,
+        dm("net1", "alice", reporter, message_id),
+        b"hello",
+    )
+    .await;
+    let r = t
+        .post(
+            "/v1/reports",
+            Some(&h.net1.service),
+            submission(reporter, report_json(m.clone(), reporter, vec![])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (r.body["case_id"].as_str().unwrap().to_owned(), m)
+}
+
+fn assert_refused(what: &str, r: &Resp, code: &str) {
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, code),
+        "{what}: {}",
+        r.body
+    );
+}
+
+// ---------------------------------------------------------------- 16.4: NUL in client input
+
+/// U+0000 in path segments, query parameters, a decoded cursor and body strings is 400 on both
+/// databases (PostgreSQL cannot store it: it used to be a 500 there), and is never stamped.
+#[tokio::test]
+async fn nul_bytes_are_refused_everywhere() {
+    for h in harnesses().await {
+        let t = h.t();
+        let (case, m) = new_case(&h, "bob", "nul-1").await;
+        let (admin, moder) = (Some(h.admin.as_str()), Some(h.net1.moderator.as_str()));
+        // Path segments.
+        for (method, path, token) in [
+            (Method::GET, "/v1/cases/case%00x".to_owned(), moder),
+            (Method::GET, "/v1/cases/case%00x/audit".to_owned(), moder),
+            (Method::GET, "/v1/cases/case%00x/notes".to_owned(), moder),
+            (Method::GET, "/v1/admin/networks/n%00x".to_owned(), admin),
+            (
+                Method::GET,
+                "/v1/admin/networks/n%00x/policy".to_owned(),
+                admin,
+            ),
+            (
+                Method::GET,
+                "/v1/admin/networks/n%00x/keys".to_owned(),
+                admin,
+            ),
+            (
+                Method::POST,
+                "/v1/admin/networks/n%00x/keys/rotate".to_owned(),
+                admin,
+            ),
+            (Method::DELETE, "/v1/admin/tokens/tok%00x".to_owned(), admin),
+            (Method::POST, "/v1/cases/case%00x/reopen".to_owned(), moder),
+        ] {
+            let r = t.call(method, &path, token, None).await;
+            assert_refused(&path, &r, "invalid_parameter");
+        }
+        // Query parameters, and a cursor that decodes to an id with NUL.
+        for (path, token) in [
+            ("/v1/cases?category=sp%00am", moder),
+            ("/v1/cases?network=net1%00", admin),
+            ("/v1/cases?state=open%00", moder),
+            ("/v1/admin/audit?action=case%00", admin),
+            ("/v1/admin/audit?network=net1%00", admin),
+            ("/v1/admin/tokens?network=net1%00", admin),
+        ] {
+            let r = t.get(path, token).await;
+            assert_refused(path, &r, "invalid_parameter");
+        }
+        let cursor = b64(b"5.case\0x");
+        for path in [
+            format!("/v1/cases?cursor={cursor}"),
+            format!("/v1/admin/audit?cursor={cursor}"),
+        ] {
+            let r = t.get(&path, admin).await;
+            assert_refused(&path, &r, "invalid_cursor");
+        }
+        // Body strings.
+        let policy = |categories: Value| {
+            let mut p = serde_json::to_value(report_server::keys::Policy::default()).unwrap();
+            p["categories"] = categories;
+            p
+        };
+        for (method, path, token, body) in [
+            (
+                Method::POST,
+                format!("/v1/cases/{case}/dismiss"),
+                moder,
+                json!({ "reason": "dup\u{0}" }),
+            ),
+            (
+                Method::POST,
+                format!("/v1/cases/{case}/resolve"),
+                moder,
+                json!({ "action": "warn_sender", "note": "n\u{0}" }),
+            ),
+            (
+                Method::POST,
+                format!("/v1/cases/{case}/notes"),
+                moder,
+                json!({ "body": "a\u{0}b" }),
+            ),
+            (
+                Method::PUT,
+                "/v1/admin/networks/net1/policy".to_owned(),
+                admin,
+                policy(json!(["spam", "x\u{0}"])),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/networks".to_owned(),
+                admin,
+                json!({ "id": "fresh", "policy": policy(json!(["\u{0}"])) }),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/tokens".to_owned(),
+                admin,
+                json!({ "role": "relay", "network": "net1\u{0}", "subject": "s" }),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/tokens".to_owned(),
+                admin,
+                json!({ "role": "relay", "network": "net1", "subject": "s", "x\u{0}": 1 }),
+            ),
+        ] {
+            let r = t.call(method, &path, token, Some(body)).await;
+            assert_refused(&path, &r, "invalid_parameter");
+        }
+        // A report whose (unstamped) reason or category holds NUL: refused before anything is
+        // stored, although the report verifies.
+        let mut report = report_json(m.clone(), "carol", vec![]);
+        report["reason"] = json!("abusive\u{0}");
+        let r = t
+            .post(
+                "/v1/reports",
+                Some(&h.net1.service),
+                submission("carol", report),
+            )
+            .await;
+        assert_refused("report reason", &r, "invalid_parameter");
+        let r = t
+            .post(
+                "/v1/reports",
+                Some(&h.net1.service),
+                json!({ "reporter": "bob", "category": "sp\u{0}am",
+                        "report": report_json(m.clone(), "bob", vec![]) }),
+            )
+            .await;
+        assert_refused("report category", &r, "invalid_parameter");
+        // The stamping path: a context that could never be reported is never stamped.
+        let mut ctx = serde_json::to_value(dm("net1", "alice", "bob", "nul-2")).unwrap();
+        ctx["sender"] = json!("al\u{0}ice");
+        let item = json!({ "suite": 2, "commitment": b64(&[7u8; 32]), "context": ctx });
+        let r = t.post("/v1/stamp", Some(&h.net1.relay), item.clone()).await;
+        assert_refused("stamp context", &r, "invalid_parameter");
+        let r = t
+            .post(
+                "/v1/stamp/batch",
+                Some(&h.net1.relay),
+                json!({ "items": [item] }),
+            )
+            .await;
+        assert_refused("batch stamp context", &r, "invalid_parameter");
+        assert_eq!(count(&h.state, "reports").await, 1);
+        assert_eq!(count(&h.state, "cases").await, 1);
+    }
+}
