@@ -141,11 +141,19 @@ impl ApiError {
         }
     }
 
-    /// A database error that is not a server fault: a uniqueness conflict between concurrent
-    /// requests (409 `conflict`) or an exhausted/overloaded pool (503 `unavailable`).
+    /// A database error that is not a server fault: a uniqueness conflict, deadlock or
+    /// serialization failure between concurrent requests (409 `conflict`) or an
+    /// exhausted/overloaded pool (503 `unavailable`).
     fn database_class(&self) -> Option<(StatusCode, &'static str)> {
         match self {
             ApiError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Some((StatusCode::CONFLICT, "conflict"))
+            }
+            // PostgreSQL `deadlock_detected` / `serialization_failure`: concurrent requests lost
+            // a race; the client may retry.
+            ApiError::Database(sqlx::Error::Database(e))
+                if e.code().is_some_and(|c| c == "40P01" || c == "40001") =>
+            {
                 Some((StatusCode::CONFLICT, "conflict"))
             }
             ApiError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {

@@ -202,3 +202,64 @@ async fn nul_bytes_are_refused_everywhere() {
         assert_eq!(count(&h.state, "cases").await, 1);
     }
 }
+
+// ---------------------------------------------------------------- 16.8: concurrent rotations
+
+/// 30 parallel rotations of one network: every one succeeds (they run one after the other under
+/// the network's row lock), the new key ids are 2..=31 and exactly one key is current. On
+/// PostgreSQL this used to deadlock into 500s.
+#[tokio::test]
+async fn concurrent_key_rotations_serialise() {
+    for h in harnesses().await {
+        let t = h.t();
+        let results = concurrently(30, |_| {
+            let t = t.clone();
+            let admin = h.admin.clone();
+            async move {
+                t.post(
+                    "/v1/admin/networks/net1/keys/rotate",
+                    Some(&admin),
+                    json!({}),
+                )
+                .await
+            }
+        })
+        .await;
+        let mut ids = Vec::new();
+        for r in &results {
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            ids.push(r.body["key_id"].as_u64().unwrap());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (2..=31).collect::<Vec<u64>>());
+        let r = t.get("/v1/admin/networks/net1/keys", Some(&h.admin)).await;
+        let keys = r.body["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 31);
+        let current: Vec<_> = keys.iter().filter(|k| k["status"] == "current").collect();
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0]["key_id"], 31);
+        // Stamping still works with the last key.
+        let m = franked(
+            &t,
+            &h.net1.relay,
+            dm("net1", "a", "b", "after-rotations"),
+            b"x",
+        )
+        .await;
+        assert_eq!(m.stamp.key_id.0, 31);
+    }
+}
+
+/// Run `n` requests made by `make(i)` concurrently (spawned tasks); outputs in request order.
+async fn concurrently<F, Fut>(n: usize, make: F) -> Vec<Resp>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Resp> + Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
