@@ -263,3 +263,68 @@ where
     }
     out
 }
+
+// ---------------------------------------------------------------- 16.7: answers from the transaction
+
+/// A 50-way reopen/resolve race: every successful transition answers with the state it produced
+/// (`Transition::apply` answers from its own `UPDATE ... RETURNING`, not from a re-read after
+/// commit), losers get 409 `invalid_transition`, and the audit log has exactly one entry per
+/// success.
+#[tokio::test]
+async fn reopen_resolve_race_answers_from_the_transaction() {
+    for h in harnesses().await {
+        let t = h.t();
+        let (case, _) = new_case(&h, "bob", "race-1").await;
+        let r = t
+            .post(
+                &format!("/v1/cases/{case}/resolve"),
+                Some(&h.net1.moderator),
+                json!({ "action": "warn_sender" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let results = concurrently(50, |i| {
+            let t = t.clone();
+            let token = h.net1.moderator.clone();
+            let (path, body) = if i % 2 == 0 {
+                (format!("/v1/cases/{case}/reopen"), json!({}))
+            } else {
+                (
+                    format!("/v1/cases/{case}/resolve"),
+                    json!({ "action": "ban_sender" }),
+                )
+            };
+            async move { t.post(&path, Some(&token), body).await }
+        })
+        .await;
+        let mut successes = 0;
+        for (i, r) in results.iter().enumerate() {
+            match r.status {
+                StatusCode::OK => {
+                    successes += 1;
+                    let want = if i % 2 == 0 { "open" } else { "resolved" };
+                    assert_eq!(r.body["state"], want, "call {i}: {}", r.body);
+                    if want == "open" {
+                        assert!(r.body["resolution_action"].is_null(), "{}", r.body);
+                    } else {
+                        assert_eq!(r.body["resolution_action"], "ban_sender");
+                    }
+                }
+                StatusCode::CONFLICT => assert_eq!(r.code(), "invalid_transition"),
+                other => panic!("call {i}: {other} {}", r.body),
+            }
+        }
+        assert!(successes >= 1);
+        let r = t
+            .get(&format!("/v1/cases/{case}/audit"), Some(&h.admin))
+            .await;
+        let transitions = r.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "case.reopen" || e["action"] == "case.resolve")
+            .count();
+        // The initial resolve plus one entry per successful racer.
+        assert_eq!(transitions, 1 + successes);
+    }
+}
