@@ -1,4 +1,7 @@
-//! Prometheus metrics (per instance; scrape every instance). Exposed at `GET /metrics`.
+//! Prometheus metrics (per instance; scrape every instance). Exposed at `GET /metrics`, to anyone
+//! on the API listener by default; [`MetricsAccess`] moves it to a listener of its own
+//! (`--metrics-listen`) and/or requires a bearer token (`--metrics-token`): the metrics name
+//! networks and their volumes.
 //!
 //! * `franking_http_requests_total{route,method,status}` — requests by matched route and status.
 //! * `franking_http_request_duration_seconds{route,method}` — latency histogram.
@@ -19,6 +22,44 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(String, String)>;
+
+/// Who may read `/metrics`.
+#[derive(Default)]
+pub struct MetricsAccess {
+    /// Served only on the metrics listener (404 on the API listener).
+    pub separate_listener: bool,
+    /// Required as `Authorization: Bearer <token>` (compared in constant time).
+    pub token: Option<zeroize::Zeroizing<String>>,
+}
+
+impl core::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("separate_listener", &self.separate_listener)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl MetricsAccess {
+    /// 401 `unauthorized` unless the request carries the configured token (if one is set).
+    pub fn check_token(&self, headers: &axum::http::HeaderMap) -> Result<(), crate::ApiError> {
+        use subtle::ConstantTimeEq as _;
+        let Some(want) = &self.token else {
+            return Ok(());
+        };
+        let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+        let given = match (values.next(), values.next()) {
+            (Some(v), None) => v.as_bytes().strip_prefix(b"Bearer ").unwrap_or(b""),
+            _ => b"",
+        };
+        if bool::from(given.ct_eq(want.as_bytes())) && !given.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::ApiError::Unauthorized)
+        }
+    }
+}
 
 fn latency_histogram() -> Histogram {
     // 100 µs .. ~13 s

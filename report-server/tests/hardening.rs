@@ -328,3 +328,123 @@ async fn reopen_resolve_race_answers_from_the_transaction() {
         assert_eq!(transitions, 1 + successes);
     }
 }
+
+// ---------------------------------------------------------------- 16.3 / 16.6: the dev bootstrap
+
+async fn fresh_dbs() -> Vec<TestDb> {
+    let mut v = vec![TestDb::sqlite()];
+    if let Some(db) = TestDb::postgres().await {
+        v.push(db);
+    }
+    v
+}
+
+async fn scalar(pool: &sqlx::AnyPool, sql: &'static str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+    n
+}
+
+async fn data_counts(pool: &sqlx::AnyPool) -> [i64; 4] {
+    [
+        scalar(pool, "SELECT COUNT(*) FROM networks").await,
+        scalar(pool, "SELECT COUNT(*) FROM tokens").await,
+        scalar(pool, "SELECT COUNT(*) FROM audit_log").await,
+        scalar(
+            pool,
+            "SELECT COUNT(*) FROM server_meta WHERE name = 'dev_bootstrap'",
+        )
+        .await,
+    ]
+}
+
+/// The dev bootstrap runs only on an empty database that was never used in production, exactly
+/// once across instances, with one `bootstrap.dev` audit entry naming the network and every token;
+/// if its tokens cannot be printed nothing is created and a later start may try again.
+#[tokio::test]
+async fn dev_bootstrap_only_on_empty_non_production_databases_and_audited() {
+    use report_server::bootstrap::{NoBootstrap, dev_bootstrap, issue_admin, record_production};
+    use report_server::seal::ServerKey;
+    for db in fresh_dbs().await {
+        let key = ServerKey::generate().unwrap();
+        let (a, _) = report_server::db::connect(&db.url, 4).await.unwrap();
+        let (b, _) = report_server::db::connect(&db.url, 4).await.unwrap();
+
+        // Printing fails: nothing is created, the claim is released.
+        let err = dev_bootstrap(&a, &key, |_| {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("nothing was created"), "{err}");
+        assert_eq!(data_counts(&a).await, [0, 0, 0, 0]);
+
+        // Two instances at once: exactly one bootstraps.
+        let mut printed = 0;
+        let (ra, rb) = tokio::join!(
+            dev_bootstrap(&a, &key, |t| {
+                assert_eq!(t.admin.len(), 43);
+                Ok(())
+            }),
+            dev_bootstrap(&b, &key, |_| {
+                printed += 1;
+                Ok(())
+            })
+        );
+        let mut outcomes = [ra.unwrap(), rb.unwrap()];
+        outcomes.sort_by_key(|o| o.is_err());
+        assert_eq!(outcomes, [Ok(()), Err(NoBootstrap::AlreadyDone)]);
+        assert!(printed <= 1);
+        assert_eq!(data_counts(&a).await, [1, 4, 1, 1]);
+        let (actor, action, target, details): (String, String, String, String) =
+            sqlx::query_as("SELECT actor, action, target, details FROM audit_log")
+                .fetch_one(&a)
+                .await
+                .unwrap();
+        assert_eq!(
+            (actor.as_str(), action.as_str(), target.as_str()),
+            ("system:bootstrap", "bootstrap.dev", "network:dev")
+        );
+        let details: Value = serde_json::from_str(&details).unwrap();
+        let tokens = details["tokens"].as_array().unwrap();
+        assert_eq!(tokens.len(), 4);
+        let (ids,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM tokens WHERE id IN ({})",
+            tokens
+                .iter()
+                .map(|t| format!("'{}'", t["id"].as_str().unwrap()))
+                .collect::<Vec<_>>()
+                .join(",")
+        )))
+        .fetch_one(&a)
+        .await
+        .unwrap();
+        assert_eq!(ids, 4, "the audit entry names every token");
+        assert!(!details.to_string().contains("token_hash"));
+
+        // A production database, or one with somebody's tokens, is never bootstrapped.
+        for case in ["production", "token"] {
+            let other = TestDb::sqlite();
+            let (p, _) = report_server::db::connect(&other.url, 2).await.unwrap();
+            if case == "production" {
+                record_production(&p).await.unwrap();
+                record_production(&p).await.unwrap();
+            } else {
+                issue_admin(&p, "ops").await.unwrap();
+            }
+            let before = data_counts(&p).await;
+            let r = dev_bootstrap(&p, &key, |_| panic!("must not print tokens"))
+                .await
+                .unwrap();
+            let want = if case == "production" {
+                NoBootstrap::Production
+            } else {
+                NoBootstrap::NotEmpty
+            };
+            assert_eq!(r, Err(want));
+            assert_eq!(data_counts(&p).await, before, "{case}");
+            p.close().await;
+        }
+        a.close().await;
+        b.close().await;
+    }
+}
