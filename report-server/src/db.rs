@@ -78,7 +78,7 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 /// Create a SQLite database file with mode 0600 before SQLite opens it (SQLite then creates its
 /// `-wal` and `-shm` files with the same mode); warn about an existing file other users may read.
 /// Unix only.
-fn prepare_sqlite_file(path: &std::path::Path) -> Result<(), ApiError> {
+fn prepare_sqlite_file(path: &std::path::Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
@@ -106,7 +106,6 @@ fn prepare_sqlite_file(path: &std::path::Path) -> Result<(), ApiError> {
     }
     #[cfg(not(unix))]
     let _ = path;
-    Ok(())
 }
 
 /// Open a pool for `url` (max `max_connections`) and run the migrations. A new SQLite file is
@@ -115,7 +114,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
     install_default_drivers();
     let backend = Backend::of_url(url)?;
     if let Some(path) = sqlite_file(url) {
-        prepare_sqlite_file(&path)?;
+        prepare_sqlite_file(&path);
     }
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections.max(1))

@@ -60,7 +60,7 @@ pub enum ApiError {
     /// Too many requests in the sliding window (429, `rate_limited`).
     #[error("rate limit exceeded ({scope})")]
     RateLimited {
-        /// Which limit: `reporter` or `network`.
+        /// Which limit: `reporter`, `network` or `authentication failures`.
         scope: &'static str,
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,

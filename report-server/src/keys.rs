@@ -607,7 +607,7 @@ pub async fn insert_network(
     Ok(())
 }
 
-/// [`insert_network`] in a transaction of its own (start-up bootstrap and tests; the admin API
+/// [`insert_network`] in a transaction of its own, unaudited (tests and tools; the admin API
 /// creates networks inside an audited [`crate::change::Change`]).
 pub async fn create_network(
     db: &AnyPool,

@@ -2,7 +2,7 @@
 //! that are closed (resolved or dismissed).
 //!
 //! * **Per evidence, from its own arrival**: every evidence row gets `purge_after` = its arrival
-//!   + the network's `evidence_retention_ms` *at intake* ([`crate::intake`]). Evidence that
+//!   plus the network's `evidence_retention_ms` *at intake* ([`crate::intake`]). Evidence that
 //!   arrives late (a new report on an old case) gets its full retention period, however long ago
 //!   the case was opened or closed; changing the policy affects evidence that arrives afterwards.
 //! * **Never while a case is open**: only evidence of cases in state `resolved` or `dismissed` is

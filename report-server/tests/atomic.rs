@@ -133,15 +133,7 @@ async fn scenario(h: &Harness) {
     let admin = h.admin.as_str();
     // A real case on net1, reported by bob (report intake is audited: checked below with carol's
     // report of the same message).
-    let ctx = franking_core::frank::Context::room(
-        "net1",
-        "alice",
-        "room",
-        vec!["bob".into(), "carol".into()],
-        now_ms(),
-        "m1",
-    )
-    .unwrap();
+    let ctx = room("net1", &["bob", "carol"], "m1");
     let m = franked(&t, &h.net1.relay, ctx, b"hi").await;
     let r = t
         .post(

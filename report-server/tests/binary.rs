@@ -15,19 +15,8 @@ struct Server {
 }
 
 fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_report-server"));
-    cmd.arg("--data-dir")
-        .arg(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("FRANKING_SERVER_KEY")
-        .env_remove("FRANKING_PRODUCTION")
-        .env_remove("FRANKING_LISTEN")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
+    let mut cmd = command(dir, &[], envs);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
@@ -94,15 +83,7 @@ fn sigterm_and_wait(mut s: Server) {
 
 #[test]
 fn zero_setup_start_restart_and_sigterm() {
-    let dir = std::env::temp_dir().join(format!(
-        "report-server-bin-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("bin");
 
     let s = start(&dir, &[("FRANKING_LISTEN", "127.0.0.1:0")]);
     assert!(
@@ -143,18 +124,16 @@ fn zero_setup_start_restart_and_sigterm() {
     sigterm_and_wait(s);
 
     // A wrong server key is refused at start-up with a clear message.
-    let out = Command::new(env!("CARGO_BIN_EXE_report-server"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .env_remove("DATABASE_URL")
-        .env(
+    let out = command(
+        &dir,
+        &["--listen", "127.0.0.1:0"],
+        &[(
             "FRANKING_SERVER_KEY",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        )
-        .output()
-        .unwrap();
+        )],
+    )
+    .output()
+    .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server key does not match"));
     let _ = std::fs::remove_dir_all(&dir);

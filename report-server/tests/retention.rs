@@ -348,15 +348,7 @@ async fn late_evidence(h: &Harness) {
     set_retention(h, "net1", RET as u64).await;
     let t = h.t();
     let svc = Some(h.net1.service.as_str());
-    let ctx = franking_core::frank::Context::room(
-        "net1",
-        "alice",
-        "room",
-        vec!["bob".into(), "carol".into()],
-        now_ms(),
-        &uniq("late"),
-    )
-    .unwrap();
+    let ctx = room("net1", &["bob", "carol"], &uniq("late"));
     let m = franked(&t, &h.net1.relay, ctx, b"late evidence").await;
     let report = |who: &str| submission(who, report_json(m.clone(), who, vec![]));
     let r = t.post("/v1/reports", svc, report("bob")).await;
