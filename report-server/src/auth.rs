@@ -8,11 +8,18 @@
 //! Roles: `admin` (global), and per network `moderator`, `relay` (stamping), `service` (report
 //! intake on behalf of the network's users). Missing/unknown/revoked/expired token → 401
 //! `unauthorized`; valid token of another role → 403 `forbidden`; a network that is disabled → 403
-//! `network_disabled`.
+//! `network_disabled`; more than one `Authorization` header → 400 `malformed` (never "the first
+//! one wins").
+//!
+//! Failed lookups cost a database query each, so a peer address (from [`crate::serve`]'s
+//! connection info) that causes more than [`crate::Limits::auth_failures_per_minute`] 401s in a
+//! minute gets 429 `rate_limited` without a lookup until the minute is over ([`FailureLimiter`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sqlx::{AnyConnection, AnyExecutor, AnyPool};
@@ -237,25 +244,113 @@ pub struct AuthState {
     pub db: AnyPool,
     /// Stamping-path cache of relay authentications by token hash.
     pub relay_callers: Arc<TtlMap<Caller>>,
+    /// Failed authentications per peer address.
+    pub failures: Arc<FailureLimiter>,
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
+/// Most peer addresses [`FailureLimiter`] tracks at once (beyond it, new peers are not limited
+/// until old windows expire).
+const MAX_TRACKED_PEERS: usize = 100_000;
+/// The limiter's window.
+const FAILURE_WINDOW_MS: i64 = 60_000;
+
+/// Failed token authentications per peer address in fixed one-minute windows: a peer that used up
+/// its failures is refused (429) without a token lookup until its window ends.
+#[derive(Debug)]
+pub struct FailureLimiter {
+    per_minute: u32,
+    peers: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl FailureLimiter {
+    /// A limiter allowing `per_minute` failures per peer (0 = no limit).
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            peers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn window(now_ms: i64) -> i64 {
+        now_ms - now_ms.rem_euclid(FAILURE_WINDOW_MS)
+    }
+
+    /// 429 `rate_limited` if `peer` has no failures left in the current window.
+    pub fn check(&self, peer: IpAddr, now_ms: i64) -> Result<(), ApiError> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let window = Self::window(now_ms);
+        let used = self
+            .peers
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&peer).copied())
+            .filter(|(w, _)| *w == window)
+            .map_or(0, |(_, n)| n);
+        if used >= self.per_minute {
+            let left_ms = window + FAILURE_WINDOW_MS - now_ms;
+            return Err(ApiError::RateLimited {
+                scope: "authentication failures",
+                retry_after_secs: crate::util::to_u64(left_ms + 999) / 1000,
+            });
+        }
+        Ok(())
+    }
+
+    /// Count a failed authentication of `peer`.
+    pub fn record_failure(&self, peer: IpAddr, now_ms: i64) {
+        if self.per_minute == 0 {
+            return;
+        }
+        let window = Self::window(now_ms);
+        let Ok(mut peers) = self.peers.lock() else {
+            return;
+        };
+        if peers.len() >= MAX_TRACKED_PEERS && !peers.contains_key(&peer) {
+            peers.retain(|_, (w, _)| *w == window);
+            if peers.len() >= MAX_TRACKED_PEERS {
+                return;
+            }
+        }
+        let entry = peers.entry(peer).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+/// The request's bearer token: `Ok(None)` if there is none or it is not one of ours (no lookup
+/// needed), 400 `malformed` if the request has more than one `Authorization` header.
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(v) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::malformed(
+            "more than one Authorization header; send exactly one",
+        ));
+    }
+    let Some((scheme, token)) = v.to_str().ok().and_then(|v| v.split_once(' ')) else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
+        return Ok(None);
     }
     let token = token.trim();
     // Our tokens are exactly 43 base64url characters; refuse anything else without a lookup.
-    (token.len() == 43
+    Ok((token.len() == 43
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    .then_some(token)
+    .then_some(token))
 }
 
 /// Authenticate the request's bearer token (any role). With `cached` (the relay endpoints) the
-/// stamping-path cache is asked first and relay authentications are remembered.
+/// stamping-path cache is asked first and relay authentications are remembered. Lookups that fail
+/// count against the peer's [`FailureLimiter`] budget.
 async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<Caller, ApiError> {
     // A request without an `Authorization` header may carry a console session cookie (state-
     // changing methods also need the CSRF header; see `crate::console::session`).
@@ -264,16 +359,25 @@ async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<C
     {
         return Ok(caller);
     }
-    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    let token = bearer(parts)?.ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token.as_bytes());
-    if !cached {
-        return lookup(&auth.db, &hash).await;
-    }
-    if let Some(c) = auth.relay_callers.get(&hash) {
+    if cached && let Some(c) = auth.relay_callers.get(&hash) {
         return Ok(c);
     }
-    let caller = lookup(&auth.db, &hash).await?;
-    if caller.role == Role::Relay {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let now = now_ms();
+    if let Some(ip) = peer {
+        auth.failures.check(ip, now)?;
+    }
+    let result = lookup(&auth.db, &hash).await;
+    if let (Some(ip), Err(ApiError::Unauthorized)) = (peer, &result) {
+        auth.failures.record_failure(ip, now);
+    }
+    let caller = result?;
+    if cached && caller.role == Role::Relay {
         auth.relay_callers.put(&hash, caller.clone());
     }
     Ok(caller)

@@ -356,8 +356,14 @@ pub struct CaseDetail {
 }
 
 impl CaseDetail {
-    /// Load the details of `case`.
-    pub async fn load(db: &AnyPool, key: &ServerKey, case: Case) -> Result<Self, ApiError> {
+    /// Load the details of `case` for `viewer` (an audit actor): the decrypted evidence is shown
+    /// only after its `evidence.view` audit entry is committed ([`evidence::record_view`]).
+    pub async fn load(
+        db: &AnyPool,
+        key: &ServerKey,
+        case: Case,
+        viewer: &str,
+    ) -> Result<Self, ApiError> {
         let reports: Vec<ReportView> = sqlx::query_as(
             "SELECT id, reporter, reason, category, earlier_count, received_at FROM reports \
              WHERE case_id = $1 ORDER BY received_at, id",
@@ -369,8 +375,10 @@ impl CaseDetail {
         for r in &reports {
             *reason_counts.entry(r.reason.clone()).or_default() += 1;
         }
+        let evidence = evidence::for_case(db, key, &case.id).await?;
+        evidence::record_view(db, viewer, &case.id, &case.network, &evidence).await?;
         Ok(Self {
-            evidence: evidence::for_case(db, key, &case.id).await?,
+            evidence,
             note_count: notes::count(db, &case.id).await?,
             reason_counts,
             reporters: reports.iter().map(|r| r.reporter.clone()).collect(),

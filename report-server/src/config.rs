@@ -72,6 +72,43 @@ pub struct Cli {
     #[arg(long, env = "FRANKING_STAMP_CACHE_MS", value_name = "MS")]
     pub stamp_cache_ms: Option<u64>,
 
+    /// Seconds a connection has to send a complete request head, from its first byte (or, on a
+    /// new connection, from being accepted); slower connections are closed [default: 10].
+    #[arg(long, env = "FRANKING_HEADER_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_timeout_secs: Option<u64>,
+
+    /// Seconds an idle keep-alive connection (no request in progress) stays open [default: 60].
+    #[arg(long, env = "FRANKING_IDLE_TIMEOUT_SECS", value_name = "SECS")]
+    pub idle_timeout_secs: Option<u64>,
+
+    /// Most connections served at once; further connections are closed on accept
+    /// [default: 1024].
+    #[arg(long, env = "FRANKING_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// On SIGTERM/ctrl-c, seconds to let in-flight requests finish before the remaining
+    /// connections are closed and the process exits [default: 10].
+    #[arg(long, env = "FRANKING_SHUTDOWN_TIMEOUT_SECS", value_name = "SECS")]
+    pub shutdown_timeout_secs: Option<u64>,
+
+    /// Failed token authentications (401) one client address may cause per minute before its
+    /// requests get 429 without a token lookup; 0 = no limit [default: 120].
+    #[arg(long, env = "FRANKING_AUTH_FAILURES_PER_MINUTE", value_name = "N")]
+    pub auth_failures_per_minute: Option<u32>,
+
+    /// Serve `/metrics` on this address only (not on --listen).
+    #[arg(long, env = "FRANKING_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` on `/metrics`.
+    #[arg(
+        long,
+        env = "FRANKING_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
     /// Maximum database connections in this instance's pool [default: 16].
     #[arg(long, env = "FRANKING_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
@@ -113,6 +150,10 @@ impl core::fmt::Debug for Cli {
                 &self.server_key.as_ref().map(|_| "<redacted>"),
             )
             .field("production", &self.production)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +181,10 @@ pub struct Config {
     pub log: String,
     /// `--issue-admin-token SUBJECT`: issue a token and exit.
     pub issue_admin_token: Option<String>,
+    /// Separate `/metrics` listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token required on `/metrics` (secret: never logged).
+    pub metrics_token: Option<String>,
 }
 
 impl core::fmt::Debug for Config {
@@ -156,6 +201,11 @@ impl core::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("db_max_connections", &self.db_max_connections)
             .field("console", &self.console)
+            .field("metrics_listen", &self.metrics_listen)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -251,7 +301,55 @@ impl Cli {
                     .or(from_file(&file, "FRANKING_STAMP_CACHE_MS")?)
                     .unwrap_or(1000),
             ),
+            header_read_timeout: Duration::from_secs(
+                self.header_timeout_secs
+                    .or(from_file(&file, "FRANKING_HEADER_TIMEOUT_SECS")?)
+                    .unwrap_or(d.header_read_timeout.as_secs()),
+            ),
+            idle_timeout: Duration::from_secs(
+                self.idle_timeout_secs
+                    .or(from_file(&file, "FRANKING_IDLE_TIMEOUT_SECS")?)
+                    .unwrap_or(d.idle_timeout.as_secs()),
+            ),
+            max_connections: self
+                .max_connections
+                .or(from_file(&file, "FRANKING_MAX_CONNECTIONS")?)
+                .unwrap_or(d.max_connections),
+            shutdown_timeout: Duration::from_secs(
+                self.shutdown_timeout_secs
+                    .or(from_file(&file, "FRANKING_SHUTDOWN_TIMEOUT_SECS")?)
+                    .unwrap_or(d.shutdown_timeout.as_secs()),
+            ),
+            auth_failures_per_minute: self
+                .auth_failures_per_minute
+                .or(from_file(&file, "FRANKING_AUTH_FAILURES_PER_MINUTE")?)
+                .unwrap_or(d.auth_failures_per_minute),
         };
+        for (name, zero) in [
+            (
+                "FRANKING_HEADER_TIMEOUT_SECS",
+                limits.header_read_timeout.is_zero(),
+            ),
+            ("FRANKING_IDLE_TIMEOUT_SECS", limits.idle_timeout.is_zero()),
+            ("FRANKING_MAX_CONNECTIONS", limits.max_connections == 0),
+        ] {
+            if zero {
+                return Err(ApiError::Config(format!("{name} must be positive")));
+            }
+        }
+        let metrics_listen = match self.metrics_listen {
+            Some(a) => Some(a),
+            None => from_file(&file, "FRANKING_METRICS_LISTEN")?,
+        };
+        let metrics_token = match self.metrics_token {
+            Some(t) => Some(t),
+            None => from_file::<String>(&file, "FRANKING_METRICS_TOKEN")?,
+        };
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ApiError::Config(
+                "FRANKING_METRICS_TOKEN must be at least 16 characters".into(),
+            ));
+        }
         let db_max_connections = self
             .db_max_connections
             .or(from_file(&file, "FRANKING_DB_MAX_CONNECTIONS")?)
@@ -290,6 +388,8 @@ impl Cli {
             console,
             log,
             issue_admin_token: self.issue_admin_token,
+            metrics_listen,
+            metrics_token,
         })
     }
 }
@@ -315,7 +415,8 @@ mod tests {
         let p = dir.join("cfg");
         std::fs::write(
             &p,
-            "# comment\nFRANKING_LISTEN=127.0.0.1:9999\nFRANKING_MAX_BATCH=7\n",
+            "# comment\nFRANKING_LISTEN=127.0.0.1:9999\nFRANKING_MAX_BATCH=7\n\
+             FRANKING_IDLE_TIMEOUT_SECS=5\nFRANKING_SHUTDOWN_TIMEOUT_SECS=3\n",
         )
         .unwrap();
         let cli = Cli {
@@ -326,7 +427,16 @@ mod tests {
         let c = cli.resolve().unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.limits.max_batch, 9);
+        assert_eq!(c.limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.limits.max_connections, 1024);
         assert!(c.database_url.starts_with("sqlite:"));
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.limits.shutdown_timeout, Duration::from_secs(3));
+        let zero = Cli {
+            max_connections: Some(0),
+            ..Cli::default()
+        };
+        assert!(zero.resolve().is_err());
         let bad = Cli {
             production: true,
             ..Cli::default()
@@ -336,11 +446,14 @@ mod tests {
         let secret = Cli {
             server_key: Some("c2VjcmV0LXNlcnZlci1rZXktYnl0ZXMtMzItbG9uZyE".into()),
             database_url: Some("postgres://u:hunter2@db/x".into()),
+            metrics_token: Some("metrics-secret-token-value".into()),
             ..Cli::default()
         };
         let shown = format!("{secret:?} {:?}", secret.clone().resolve().unwrap());
         assert!(
-            !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
+            !shown.contains("c2VjcmV0")
+                && !shown.contains("hunter2")
+                && !shown.contains("metrics-secret"),
             "{shown}"
         );
     }

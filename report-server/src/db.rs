@@ -72,6 +72,49 @@ pub fn migrator() -> Migrator {
     }
 }
 
+/// The file of a `sqlite:` URL (`sqlite:PATH?...`, `sqlite://PATH?...`); `None` for in-memory
+/// databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:") && !rest.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// Create a SQLite database file with mode 0600 before SQLite opens it (SQLite then creates its
+/// `-wal` and `-shm` files with the same mode); warn about an existing file other users may read.
+/// Unix only.
+fn prepare_sqlite_file(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Ok(meta) = std::fs::metadata(path)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:04o}", meta.permissions().mode() & 0o777),
+                        "the SQLite database file is readable by other users; chmod 600 it"
+                    );
+                }
+            }
+            // A missing directory and the like: SQLite reports it with its own error.
+            Err(_) => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// How the pool waits for the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
@@ -102,7 +145,7 @@ impl PoolSettings {
 }
 
 /// Open a pool for `url` (max `max_connections`, 10 s acquire timeout, no statement timeout)
-/// and run the migrations.
+/// and run the migrations. A new SQLite file is created with mode 0600.
 pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), ApiError> {
     connect_with(
         url,
@@ -124,6 +167,9 @@ pub async fn connect_with(
 ) -> Result<(AnyPool, Backend), ApiError> {
     install_default_drivers();
     let backend = Backend::of_url(url)?;
+    if let Some(path) = sqlite_file(url) {
+        prepare_sqlite_file(&path);
+    }
     let mut options = AnyPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout);
@@ -193,3 +239,21 @@ macro_rules! text_enum {
     )+};
 }
 pub(crate) use text_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_file_of_urls() {
+        let f = |u| sqlite_file(u).map(|p| p.display().to_string());
+        assert_eq!(
+            f("sqlite:/d/franking.db?mode=rwc").as_deref(),
+            Some("/d/franking.db")
+        );
+        assert_eq!(f("sqlite://rel.db").as_deref(), Some("rel.db"));
+        assert_eq!(f("sqlite::memory:"), None);
+        assert_eq!(f("sqlite:x?mode=memory"), None);
+        assert_eq!(f("postgres://h/db"), None);
+    }
+}

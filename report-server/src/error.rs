@@ -60,7 +60,7 @@ pub enum ApiError {
     /// Too many requests in the sliding window (429, `rate_limited`).
     #[error("rate limit exceeded ({scope})")]
     RateLimited {
-        /// Which limit: `reporter` or `network`.
+        /// Which limit: `reporter`, `network` or `authentication failures`.
         scope: &'static str,
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
@@ -141,12 +141,19 @@ impl ApiError {
         }
     }
 
-    /// A database error that is not a server fault: a uniqueness conflict between concurrent
-    /// requests (409 `conflict`) or a database that is unreachable, overloaded or too slow
-    /// (503 `unavailable`, see [`database_unavailable`]).
+    /// A database error that is not a server fault: a uniqueness conflict, deadlock or
+    /// serialization failure between concurrent requests (409 `conflict`) or a database that is
+    /// unreachable, overloaded or too slow (503 `unavailable`, see [`database_unavailable`]).
     fn database_class(&self) -> Option<(StatusCode, &'static str)> {
         match self {
             ApiError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Some((StatusCode::CONFLICT, "conflict"))
+            }
+            // PostgreSQL `deadlock_detected` / `serialization_failure`: concurrent requests lost
+            // a race; the client may retry.
+            ApiError::Database(sqlx::Error::Database(e))
+                if e.code().is_some_and(|c| c == "40P01" || c == "40001") =>
+            {
                 Some((StatusCode::CONFLICT, "conflict"))
             }
             ApiError::Database(e) if database_unavailable(e) => {

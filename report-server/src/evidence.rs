@@ -9,6 +9,8 @@ use franking_core::frank::{Commitment, Context, Report, ReportedMessage, Stamp, 
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
+use crate::audit::AuditEntry;
+use crate::change::Change;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
 use crate::util::b64;
@@ -194,4 +196,30 @@ pub async fn for_case(
     .fetch_all(db)
     .await?;
     rows.into_iter().map(|r| r.open(key, case_id)).collect()
+}
+
+/// Record that `actor` was shown the decrypted evidence `views` of case `case_id` (an
+/// `evidence.view` audit entry, target `case:<id>`, with the ids of the items whose content was
+/// shown). Reading evidence is the most sensitive read there is: callers record the view before
+/// they return the content, and return nothing if it cannot be recorded. Nothing is recorded when
+/// no content is shown (no evidence, or all of it purged).
+pub async fn record_view(
+    db: &AnyPool,
+    actor: &str,
+    case_id: &str,
+    network: &str,
+    views: &[EvidenceView],
+) -> Result<(), ApiError> {
+    let shown: Vec<&str> = views
+        .iter()
+        .filter(|v| v.content.is_some())
+        .map(|v| v.id.as_str())
+        .collect();
+    if shown.is_empty() {
+        return Ok(());
+    }
+    let entry = AuditEntry::new("evidence.view", format!("case:{case_id}"))
+        .network(Some(network))
+        .details(serde_json::json!({ "evidence": shown }));
+    Change::begin(db, actor).await?.commit(entry).await
 }

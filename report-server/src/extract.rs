@@ -7,6 +7,10 @@
 //! | [`OptionalJson`] | JSON body, empty = `T::default()` | 400 `malformed`, 413 |
 //! | [`ApiPath`] | path parameters | 400 `invalid_parameter` |
 //! | [`ApiQuery`] | query string | 400 `invalid_parameter` |
+//!
+//! Every string a client sends through them — path segments, query keys and values, every string
+//! and key of a JSON body — passes [`check_storable`] (no NUL, which PostgreSQL cannot store) before
+//! a handler sees it: 400 `invalid_parameter` on both databases, never a database error.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -16,6 +20,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::util::{check_json_storable, check_storable};
 
 /// `axum::Json` whose rejections are 400 `malformed` / 415 `unsupported_media_type` /
 /// 413 `payload_too_large` as [`ApiError`]s.
@@ -24,17 +29,23 @@ pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => typed(v).map(ApiJson),
             Err(rej) => Err(json_rejection(rej)),
         }
     }
+}
+
+/// A parsed JSON body as `T`, after [`check_json_storable`].
+fn typed<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    check_json_storable("body", &v)?;
+    serde_json::from_value(v).map_err(|e| ApiError::malformed(format!("body: {e}")))
 }
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
@@ -73,9 +84,9 @@ where
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        serde_json::from_slice(&body)
-            .map(Self)
-            .map_err(|e| ApiError::malformed(format!("body: {e}")))
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
+        typed(v).map(Self)
     }
 }
 
@@ -92,6 +103,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rej| ApiError::bad_request("invalid_parameter", rej.body_text()))?;
+        for (name, value) in &raw {
+            check_storable(&format!("path parameter `{name}`"), value)?;
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
             Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),
@@ -112,6 +129,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|rej| ApiError::bad_request("invalid_parameter", rej.body_text()))?;
+        for (name, value) in &pairs.0 {
+            check_storable("a query parameter name", name)?;
+            check_storable(&format!("query parameter `{name}`"), value)?;
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),

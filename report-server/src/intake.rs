@@ -1,12 +1,19 @@
 //! Storing a verified report (`POST /v1/reports`, after `routes::reports` parsed, rate-limited
-//! and verified it): in one transaction, the case (grouped by commitment + stamp), the distinct
-//! reporter, the report row, its sealed evidence ([`crate::evidence`]), the case's count and the
-//! rate-limit counters. A reporter reporting the same message again stores nothing new.
+//! and verified it): in one audited [`Change`], the case (grouped by commitment + stamp), the
+//! distinct reporter, the report row, its sealed evidence ([`crate::evidence`], with its own
+//! retention deadline `purge_after` = arrival + the policy's `evidence_retention_ms`), the case's
+//! count, the rate-limit counters and a `report.accept` audit entry (target `case:<id>`, details
+//! `report_id`, `case_created`, `reopened_from`). A new reporter's report on a closed (resolved or
+//! dismissed) case **reopens** it: state `open`, assignee, resolution and close time cleared, so
+//! the new evidence is reviewed (and is never purged while the case is open). A reporter
+//! reporting the same message again stores nothing new (only the rate-limit counters count it).
 
 use franking_core::frank::VerifiedReport;
 use sqlx::AnyPool;
 
+use crate::audit::AuditEntry;
 use crate::cases::CaseState;
+use crate::change::Change;
 use crate::error::ApiError;
 use crate::evidence::NewEvidence;
 use crate::keys::Policy;
@@ -40,6 +47,8 @@ pub struct Intake<'a> {
     pub policy: &'a Policy,
     /// Receipt time (ms).
     pub now: i64,
+    /// The audit actor (the service token's caller, e.g. `service:backend@net1`).
+    pub actor: &'a str,
 }
 
 /// What [`Intake::store`] did.
@@ -53,6 +62,8 @@ pub struct Stored {
     pub duplicate: bool,
     /// Distinct reporters of the case so far.
     pub report_count: i64,
+    /// The state a closed case was in before this report reopened it.
+    pub reopened_from: Option<CaseState>,
 }
 
 impl Intake<'_> {
@@ -71,7 +82,8 @@ impl Intake<'_> {
         // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
         // rate-limit counters (last, so their rows are locked only briefly).
         let fresh_case_id = new_id("case")?;
-        let mut tx = db.begin().await?;
+        let mut change = Change::begin(db, self.actor).await?;
+        let tx = change.conn();
         let (case_id,): (String,) = sqlx::query_as(
             "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
              message_id, message_ts, state, category, report_count, first_reported_at, \
@@ -107,7 +119,7 @@ impl Intake<'_> {
         .await?
         .rows_affected()
             == 1;
-        let (report_id, count): (String, i64) = if new_reporter {
+        let (report_id, count, reopened_from) = if new_reporter {
             let report_id = new_id("rep")?;
             sqlx::query(
                 "INSERT INTO reports (id, case_id, network_id, reporter, reason, category, \
@@ -130,12 +142,29 @@ impl Intake<'_> {
                 now,
                 purge_after: now.saturating_add(to_i64(self.policy.evidence_retention_ms)),
             }
-            .insert(&mut tx, server_key, report)
+            .insert(&mut *tx, server_key, report)
             .await?;
-            let (count,): (i64,) = if new_case {
-                (1,)
+            let (count, reopened_from) = if new_case {
+                (1, None)
             } else {
-                sqlx::query_as(
+                let (state,): (CaseState,) =
+                    sqlx::query_as("SELECT state FROM cases WHERE id = $1")
+                        .bind(&case_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let closed = matches!(state, CaseState::Resolved | CaseState::Dismissed);
+                if closed {
+                    // The case row is already locked by the upsert above.
+                    sqlx::query(
+                        "UPDATE cases SET state = $2, assignee = NULL, resolution_action = NULL, \
+                         resolved_at = NULL WHERE id = $1",
+                    )
+                    .bind(&case_id)
+                    .bind(CaseState::Open)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let (count,): (i64,) = sqlx::query_as(
                     "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
                  updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 \
                  RETURNING report_count",
@@ -144,21 +173,35 @@ impl Intake<'_> {
                 .bind(now)
                 .bind(category.map(str::to_owned))
                 .fetch_one(&mut *tx)
-                .await?
+                .await?;
+                (count, closed.then_some(state))
             };
-            (report_id, count)
+            ratelimit::record(&mut *tx, self.policy, network, &report.reporter, now).await?;
+            let entry = AuditEntry::new("report.accept", format!("case:{case_id}"))
+                .network(Some(network))
+                .details(serde_json::json!({
+                    "report_id": report_id,
+                    "case_created": new_case,
+                    "reopened_from": reopened_from,
+                }));
+            change.commit(entry).await?;
+            (report_id, count, reopened_from)
         } else {
-            sqlx::query_as(
+            let (report_id, count): (String, i64) = sqlx::query_as(
                 "SELECT r.id, c.report_count FROM reports r JOIN cases c ON c.id = r.case_id \
                  WHERE r.case_id = $1 AND r.reporter = $2",
             )
             .bind(&case_id)
             .bind(&report.reporter)
             .fetch_one(&mut *tx)
-            .await?
+            .await?;
+            // Nothing new is stored for a duplicate: no audited change, only its rate-limit count.
+            change.rollback().await?;
+            let mut tx = db.begin().await?;
+            ratelimit::record(&mut tx, self.policy, network, &report.reporter, now).await?;
+            tx.commit().await?;
+            (report_id, count, None)
         };
-        ratelimit::record(&mut tx, self.policy, network, &report.reporter, now).await?;
-        tx.commit().await?;
         if new_reporter {
             tracing::debug!(%case_id, %report_id, network, "report accepted");
         }
@@ -167,6 +210,7 @@ impl Intake<'_> {
             report_id,
             duplicate: !new_reporter,
             report_count: count,
+            reopened_from,
         })
     }
 }

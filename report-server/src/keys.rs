@@ -415,8 +415,25 @@ pub async fn list_keys<'c, E: AnyExecutor<'c>>(
     .await?)
 }
 
+/// Lock `network`'s row for the rest of the caller's transaction (404 `not_found` if there is no
+/// such network): a no-op write, so PostgreSQL takes the row lock and SQLite its write lock. Key
+/// changes of one network take it first, so concurrent rotations and retirements (on any
+/// instance) run one after the other instead of deadlocking on the key indexes.
+pub async fn lock_network(conn: &mut AnyConnection, network: &str) -> Result<(), ApiError> {
+    let locked = sqlx::query("UPDATE networks SET display_name = display_name WHERE id = $1")
+        .bind(network)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if locked == 0 {
+        return Err(ApiError::NotFound("network"));
+    }
+    Ok(())
+}
+
 /// Make a new current key for `network` (id `key_id`, default highest + 1) and retire the current
-/// one now, inside the caller's transaction. Returns the new id and whether a key was retired.
+/// one now, inside the caller's transaction (under [`lock_network`], taken here). Returns the new
+/// id and whether a key was retired.
 pub async fn rotate(
     conn: &mut AnyConnection,
     server_key: &ServerKey,
@@ -424,7 +441,8 @@ pub async fn rotate(
     key_id: Option<u32>,
     now: i64,
 ) -> Result<(u32, bool), ApiError> {
-    // Retire the current key first (a write, so SQLite takes its write lock before the reads below).
+    lock_network(&mut *conn, network).await?;
+    // Retire the current key (the network is locked, so nobody else changes its keys meanwhile).
     let retired = sqlx::query(
         "UPDATE stamping_keys SET status = $1, retired_at = $2 \
          WHERE network_id = $3 AND status = $4",
@@ -589,7 +607,7 @@ pub async fn insert_network(
     Ok(())
 }
 
-/// [`insert_network`] in a transaction of its own (start-up bootstrap and tests; the admin API
+/// [`insert_network`] in a transaction of its own, unaudited (tests and tools; the admin API
 /// creates networks inside an audited [`crate::change::Change`]).
 pub async fn create_network(
     db: &AnyPool,

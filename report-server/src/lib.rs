@@ -38,6 +38,11 @@ pub mod seal;
 pub mod state;
 pub mod util;
 
+mod connection;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -80,16 +85,106 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve `router(state)` on `listener` until `shutdown` resolves, then stop accepting connections
-/// and finish in-flight requests (graceful shutdown).
+/// Serve `router(state)` on `listener` until `shutdown` resolves, with the connection limits of
+/// `state.limits` (see [`serve_app`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.limits.clone();
+    serve_app(listener, router(state), limits, shutdown).await
+}
+
+/// Serve `app` over HTTP/1.1 on `listener` until `shutdown` resolves, under `limits`:
+///
+/// * **Connection limit**: at most [`Limits::max_connections`] connections at once; a connection
+///   accepted beyond it is closed at once (the kernel backlog never fills with connections we
+///   hold open), while the connections being served carry on.
+/// * **Header-read timeout**: a connection must deliver a complete request head within
+///   [`Limits::header_read_timeout`] of its first byte (a new connection: of being accepted),
+///   however slowly it drips bytes; otherwise it is closed.
+/// * **Idle timeout**: a keep-alive connection with no request in progress is closed after
+///   [`Limits::idle_timeout`] without a new request.
+/// * **Graceful shutdown with a deadline**: when `shutdown` resolves, no new connection is
+///   accepted, connections without a request in progress (idle, or half-way through a request
+///   head) are closed, requests in progress finish (their connections then close), and after
+///   [`Limits::shutdown_timeout`] whatever is left is closed and this returns.
+/// * Each request carries the peer address as [`axum::extract::ConnectInfo`]; hyper's own
+///   431 (request head too large) gets the JSON error body (`headers_too_large`).
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Arc<Limits>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    let mut last_refusal_log: Option<Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let conn = connection::serve(
+                            stream,
+                            peer,
+                            app.clone(),
+                            limits.clone(),
+                            stop_rx.clone(),
+                        );
+                        conns.spawn(async move {
+                            conn.await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        drop(stream);
+                        if last_refusal_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                            last_refusal_log = Some(Instant::now());
+                            tracing::warn!(
+                                max_connections = limits.max_connections,
+                                "connection limit reached; closing new connections"
+                            );
+                        }
+                    }
+                },
+                Err(e) => {
+                    // Per-connection errors (the peer went away) are not worth a pause; others
+                    // (EMFILE: out of file descriptors) are, so we do not spin.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            },
+        }
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let finished = tokio::time::timeout(limits.shutdown_timeout, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            connections = conns.len(),
+            timeout_secs = limits.shutdown_timeout.as_secs(),
+            "shutdown deadline passed; closing the remaining connections"
+        );
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+    Ok(())
 }
 
 async fn fallback() -> ApiError {

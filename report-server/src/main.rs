@@ -3,7 +3,9 @@
 use clap::Parser as _;
 use report_server::bootstrap;
 use report_server::config::Cli;
-use report_server::{ApiError, AppState, db, serve};
+use report_server::metrics::MetricsAccess;
+use report_server::{ApiError, AppState, db, serve, serve_app};
+use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -11,7 +13,8 @@ async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("report-server: {e}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "report-server: {e}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -27,10 +30,10 @@ async fn run() -> Result<(), ApiError> {
     let (server_key, generated) =
         bootstrap::server_key(config.server_key.as_deref(), &config.data_dir)?;
     if generated {
-        println!(
+        say(&format!(
             "dev mode: generated server key in {} (mode 0600); set FRANKING_SERVER_KEY in production",
             config.data_dir.join(bootstrap::SERVER_KEY_FILE).display()
-        );
+        ));
     }
     let (pool, backend) = db::connect_with(
         &config.database_url,
@@ -41,65 +44,139 @@ async fn run() -> Result<(), ApiError> {
     )
     .await?;
     bootstrap::check_server_key(&pool, &server_key).await?;
+    if config.production {
+        bootstrap::record_production(&pool).await?;
+    }
     if let Some(subject) = &config.issue_admin_token {
-        let token = bootstrap::issue_admin(&pool, subject).await?;
-        // Printed once to stdout for the operator; never logged.
-        println!("admin token for {subject:?}: {}", &*token);
+        // Printed once to stdout for the operator (before the token is committed); never logged.
+        let result = bootstrap::issue_admin_announced(&pool, subject, |token| {
+            print_secret(&[format!("admin token for {subject:?}: {}", &**token)])
+        })
+        .await;
         pool.close().await;
-        return Ok(());
+        return result;
     }
-    if !config.production
-        && let Some(t) = bootstrap::dev_bootstrap(&pool, &server_key).await?
-    {
-        // Printed once, on the first start of this database only; never logged.
-        println!(
-            "dev bootstrap: network `{}` with stamping key 1",
-            bootstrap::DEV_NETWORK
-        );
-        println!("  admin token:     {}", &*t.admin);
-        println!("  relay token:     {}", &*t.relay);
-        println!("  service token:   {}", &*t.service);
-        println!("  moderator token: {}", &*t.moderator);
+    if !config.production {
+        let outcome = bootstrap::dev_bootstrap(&pool, &server_key, |t| {
+            // Printed once, on the first start of an empty database only (before the tokens are
+            // committed); never logged.
+            print_secret(&[
+                format!(
+                    "dev bootstrap: network `{}` with stamping key 1",
+                    bootstrap::DEV_NETWORK
+                ),
+                format!("  admin token:     {}", &*t.admin),
+                format!("  relay token:     {}", &*t.relay),
+                format!("  service token:   {}", &*t.service),
+                format!("  moderator token: {}", &*t.moderator),
+            ])
+        })
+        .await?;
+        match outcome {
+            Ok(()) | Err(bootstrap::NoBootstrap::AlreadyDone) => {}
+            Err(why) => tracing::warn!(
+                ?why,
+                "dev mode on a database that is not empty or was used in production: \
+                 no dev bootstrap (no network, key or tokens were created)"
+            ),
+        }
     }
+    let access = MetricsAccess {
+        separate_listener: config.metrics_listen.is_some(),
+        token: config.metrics_token.clone().map(zeroize::Zeroizing::new),
+    };
     let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone())
+        .with_metrics_access(access)
         .with_console(config.console.clone());
     let _retention = report_server::retention::spawn_from_env(state.clone());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| ApiError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ApiError::Config(e.to_string()))?;
-    println!("moderator console: http://{addr}/console/");
-    println!("report-server listening on http://{addr}");
+    // Signal handlers first, so a SIGTERM right after the "listening" line is a graceful stop.
+    let stop = shutdown_signal()?;
+    let listener = bind(config.listen).await?;
+    let metrics_server = match config.metrics_listen {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            let addr = local_addr(&listener)?;
+            say(&format!("report-server metrics on http://{addr}/metrics"));
+            let app = report_server::routes::health::metrics_router(state.clone());
+            Some(tokio::spawn(serve_app(
+                listener,
+                app,
+                state.limits.clone(),
+                stopped(stop.clone()),
+            )))
+        }
+        None => None,
+    };
+    let addr = local_addr(&listener)?;
+    say(&format!("moderator console: http://{addr}/console/"));
+    say(&format!("report-server listening on http://{addr}"));
     tracing::info!(%addr, "listening");
-    serve(listener, state, shutdown_signal())
+    serve(listener, state, stopped(stop))
         .await
         .map_err(|e| ApiError::Internal(format!("server: {e}")))?;
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on ctrl-c or SIGTERM; axum then stops accepting and finishes in-flight requests.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ApiError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ApiError::Config(format!("cannot listen on {addr}: {e}")))
+}
+
+fn local_addr(l: &tokio::net::TcpListener) -> Result<std::net::SocketAddr, ApiError> {
+    l.local_addr().map_err(|e| ApiError::Config(e.to_string()))
+}
+
+/// Resolves once `stop` reports the shutdown signal.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Print an informational line to stdout; a closed or broken stdout is not an error (`println!`
+/// would panic).
+fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Print lines holding secrets (tokens) to stdout and flush; the error (a closed stdout) makes the
+/// caller roll back the creation of the secrets.
+fn print_secret(lines: &[String]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    out.flush()
+}
+
+/// Install the ctrl-c and SIGTERM handlers now; the receiver turns `true` when either arrives
+/// (the servers then stop accepting, finish in-flight requests and close the rest after
+/// `--shutdown-timeout-secs`).
+fn shutdown_signal() -> Result<watch::Receiver<bool>, ApiError> {
+    let (tx, rx) = watch::channel(false);
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| ApiError::Config(format!("cannot install the SIGTERM handler: {e}")))?;
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            term.recv().await;
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
+        }
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+        let _ = tx.send(true);
+    });
+    Ok(rx)
 }

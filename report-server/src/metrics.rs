@@ -1,4 +1,7 @@
-//! Prometheus metrics (per instance; scrape every instance). Exposed at `GET /metrics`.
+//! Prometheus metrics (per instance; scrape every instance). Exposed at `GET /metrics`, to anyone
+//! on the API listener by default; [`MetricsAccess`] moves it to a listener of its own
+//! (`--metrics-listen`) and/or requires a bearer token (`--metrics-token`): the metrics name
+//! networks and their volumes.
 //!
 //! * `franking_http_requests_total{route,method,status}` — requests by matched route and status.
 //! * `franking_http_request_duration_seconds{route,method}` — latency histogram.
@@ -19,6 +22,44 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(String, String)>;
+
+/// Who may read `/metrics`.
+#[derive(Default)]
+pub struct MetricsAccess {
+    /// Served only on the metrics listener (404 on the API listener).
+    pub separate_listener: bool,
+    /// Required as `Authorization: Bearer <token>` (compared in constant time).
+    pub token: Option<zeroize::Zeroizing<String>>,
+}
+
+impl core::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("separate_listener", &self.separate_listener)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl MetricsAccess {
+    /// 401 `unauthorized` unless the request carries the configured token (if one is set).
+    pub fn check_token(&self, headers: &axum::http::HeaderMap) -> Result<(), crate::ApiError> {
+        use subtle::ConstantTimeEq as _;
+        let Some(want) = &self.token else {
+            return Ok(());
+        };
+        let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+        let given = match (values.next(), values.next()) {
+            (Some(v), None) => v.as_bytes().strip_prefix(b"Bearer ").unwrap_or(b""),
+            _ => b"",
+        };
+        if bool::from(given.ct_eq(want.as_bytes())) && !given.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::ApiError::Unauthorized)
+        }
+    }
+}
 
 fn latency_histogram() -> Histogram {
     // 100 µs .. ~13 s
@@ -108,14 +149,32 @@ impl Metrics {
     }
 }
 
-/// Middleware recording request counts and latency by matched route (never the raw path, so
-/// ids in URLs do not explode label cardinality).
+/// The `method` label: one of the methods the API serves, or `other`. Never the raw method, which
+/// is client input (an unbounded label set would let anyone grow `/metrics` without limit).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware recording request counts and latency. Every label comes from a fixed set: `route`
+/// is the matched route template (never the raw path, so ids in URLs and made-up paths do not
+/// grow the label set; `unmatched` otherwise), `method` is [`method_label`], `status` a status
+/// code.
 pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();

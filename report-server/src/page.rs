@@ -104,7 +104,7 @@ fn decode_cursor(tag: &str, c: &str) -> Result<(i64, String), ApiError> {
     let s = s.strip_prefix(tag).ok_or_else(bad)?;
     let (ts, id) = s.split_once('.').ok_or_else(bad)?;
     let ts: i64 = ts.parse().map_err(|_| bad())?;
-    if id.is_empty() {
+    if id.is_empty() || crate::util::check_storable("cursor", id).is_err() {
         return Err(bad());
     }
     Ok((ts, id.to_owned()))
@@ -158,7 +158,14 @@ mod tests {
                 "invalid_parameter"
             );
         }
-        for c in ["", "!!", &b64(b"nodot"), &b64(b"x.id"), &b64(b"5.")] {
+        for c in [
+            "",
+            "!!",
+            &b64(b"nodot"),
+            &b64(b"x.id"),
+            &b64(b"5."),
+            &b64(b"5.a\0b"),
+        ] {
             assert_eq!(
                 PageRequest::new(None, Some(c)).unwrap_err().code(),
                 "invalid_cursor",

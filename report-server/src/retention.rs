@@ -1,18 +1,24 @@
-//! Evidence retention: purge the sealed evidence of cases that were closed (resolved or dismissed)
-//! longer ago than their network's `evidence_retention_ms`.
+//! Evidence retention: purge sealed evidence whose own retention deadline has passed, on cases
+//! that are closed (resolved or dismissed).
 //!
+//! * **Per evidence, from its own arrival**: every evidence row gets `purge_after` = its arrival
+//!   plus the network's `evidence_retention_ms` *at intake* ([`crate::intake`]). Evidence that
+//!   arrives late (a new report on an old case) gets its full retention period, however long ago
+//!   the case was opened or closed; changing the policy affects evidence that arrives afterwards.
+//! * **Never while a case is open**: only evidence of cases in state `resolved` or `dismissed` is
+//!   purged. Evidence whose deadline passed while its case was open or assigned is purged by the
+//!   first run after the case is closed. A new report on a closed case reopens it (see
+//!   [`crate::intake`]), so its evidence is reviewed before it can expire.
 //! * **What a purge does**: the evidence row is kept (so the case still shows that evidence
 //!   existed, which report it belonged to and when it was purged) but its `sealed` column is
 //!   overwritten with the empty string and `purged_at` is set. The decrypted content is gone for
 //!   good; a reopened case keeps whatever was not purged yet.
-//! * **Which cases**: state `resolved` or `dismissed` with `resolved_at` (the close time of both)
-//!   at or before `now_ms - evidence_retention_ms` of the case's network, using the policy as it is
-//!   at purge time. Open and assigned cases are never touched.
 //! * **Safe with several instances**: each case is purged in its own transaction that first
 //!   re-checks the case under a row lock (`UPDATE cases ... WHERE state IN ('resolved',
-//!   'dismissed') AND resolved_at <= ...`), so a concurrent reopen either commits first (the purge
+//!   'dismissed')`), so a concurrent reopen (or a new report) either commits first (the purge
 //!   then skips the case) or waits for the purge. The evidence update only touches rows with
-//!   `purged_at IS NULL`, so running twice (or on two instances at once) purges each row once.
+//!   `purged_at IS NULL` and `purge_after <= now`, so running twice (or on two instances at once)
+//!   purges each row once.
 //! * Every run writes one `retention.run` audit entry with its counts; each purged case gets an
 //!   `evidence.purge` entry (target `case:<id>`, so it appears in the case's audit log).
 //!
@@ -49,7 +55,7 @@ pub struct PurgeOutcome {
     pub evidence_purged: u64,
 }
 
-/// Purge the evidence of every case closed more than its network's retention before `now_ms`.
+/// Purge every evidence item of a closed case whose `purge_after` is at or before `now_ms`.
 /// Idempotent; `actor` is recorded in the audit log.
 pub async fn purge_expired(
     db: &AnyPool,
@@ -65,11 +71,10 @@ pub async fn purge_expired(
     loop {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT c.id, c.network_id FROM cases c \
-             JOIN network_policies p ON p.network_id = c.network_id \
-             WHERE c.state IN ('resolved', 'dismissed') AND c.resolved_at IS NOT NULL \
-               AND c.resolved_at <= $1 - p.evidence_retention_ms \
-               AND EXISTS (SELECT 1 FROM evidence e WHERE e.case_id = c.id AND e.purged_at IS NULL) \
-             ORDER BY c.resolved_at, c.id LIMIT $2",
+             WHERE c.state IN ('resolved', 'dismissed') \
+               AND EXISTS (SELECT 1 FROM evidence e WHERE e.case_id = c.id \
+                           AND e.purged_at IS NULL AND e.purge_after <= $1) \
+             ORDER BY c.id LIMIT $2",
         )
         .bind(now_ms)
         .bind(BATCH)
@@ -105,8 +110,8 @@ pub async fn purge_expired(
     Ok(out)
 }
 
-/// Purge one case's evidence if (re-checked under the case's row lock) it is still closed and past
-/// retention. Returns the number of evidence rows purged.
+/// Purge one case's expired evidence if (re-checked under the case's row lock) the case is still
+/// closed. Returns the number of evidence rows purged.
 async fn purge_case(
     db: &AnyPool,
     case_id: &str,
@@ -116,15 +121,12 @@ async fn purge_case(
 ) -> Result<u64, ApiError> {
     let mut change = Change::begin(db, actor).await?;
     // A no-op write: locks the case row (PostgreSQL) / takes the write lock (SQLite) and re-checks
-    // the conditions against the committed state.
+    // the state against the committed state.
     let still = sqlx::query(
         "UPDATE cases SET updated_at = updated_at \
-         WHERE id = $1 AND state IN ('resolved', 'dismissed') AND resolved_at IS NOT NULL \
-           AND resolved_at <= $2 - (SELECT p.evidence_retention_ms FROM network_policies p \
-                                    WHERE p.network_id = cases.network_id)",
+         WHERE id = $1 AND state IN ('resolved', 'dismissed')",
     )
     .bind(case_id)
-    .bind(now_ms)
     .execute(change.conn())
     .await?
     .rows_affected();
@@ -133,7 +135,8 @@ async fn purge_case(
         return Ok(0);
     }
     let purged = sqlx::query(
-        "UPDATE evidence SET sealed = '', purged_at = $2 WHERE case_id = $1 AND purged_at IS NULL",
+        "UPDATE evidence SET sealed = '', purged_at = $2 \
+         WHERE case_id = $1 AND purged_at IS NULL AND purge_after <= $2",
     )
     .bind(case_id)
     .bind(now_ms)

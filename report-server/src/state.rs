@@ -11,14 +11,14 @@ use axum::extract::FromRef;
 use franking_core::frank::StampKey;
 use sqlx::AnyPool;
 
-use crate::auth::{AuthState, Caller};
+use crate::auth::{AuthState, Caller, FailureLimiter};
 use crate::cache::TtlMap;
 use crate::console::ConsoleSettings;
 use crate::db::Backend;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsAccess};
 use crate::seal::ServerKey;
 
-/// Request limits applied by the router.
+/// Request and connection limits applied by the router and by [`crate::serve`].
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest request body in bytes (413 `payload_too_large` beyond it).
@@ -29,6 +29,20 @@ pub struct Limits {
     pub max_batch: usize,
     /// TTL of the stamping-path cache (relay authentications, current keys); zero = off.
     pub stamp_cache_ttl: Duration,
+    /// A connection must deliver a complete request head within this time of its first byte (and
+    /// a new connection its first request head within this time of being accepted).
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in progress is closed after this long without a
+    /// new request.
+    pub idle_timeout: Duration,
+    /// Most connections served at once; connections beyond it are closed as soon as they are
+    /// accepted.
+    pub max_connections: usize,
+    /// Graceful shutdown waits this long for in-flight requests, then closes what is left.
+    pub shutdown_timeout: Duration,
+    /// Failed token authentications (401) one peer address may cause per minute before its
+    /// requests are refused with 429 without a database lookup; 0 = no limit.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -38,6 +52,11 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_batch: 1000,
             stamp_cache_ttl: Duration::ZERO,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_timeout: Duration::from_secs(10),
+            auth_failures_per_minute: 120,
         }
     }
 }
@@ -61,6 +80,10 @@ pub struct AppState {
     pub current_keys: Arc<TtlMap<StampKey>>,
     /// Console session settings (see [`crate::console`]).
     pub console: Arc<ConsoleSettings>,
+    /// Failed authentications per peer address ([`Limits::auth_failures_per_minute`]).
+    pub auth_failures: Arc<FailureLimiter>,
+    /// Who may read `/metrics` (default: anyone, on the API listener).
+    pub metrics_access: Arc<MetricsAccess>,
 }
 
 impl AppState {
@@ -73,6 +96,8 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             relay_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
+            auth_failures: Arc::new(FailureLimiter::new(limits.auth_failures_per_minute)),
+            metrics_access: Arc::new(MetricsAccess::default()),
             limits: Arc::new(limits),
             console: Arc::new(ConsoleSettings::default()),
         }
@@ -83,6 +108,12 @@ impl AppState {
         self.console = Arc::new(console);
         self
     }
+
+    /// The same state with `access` governing `/metrics`.
+    pub fn with_metrics_access(mut self, access: MetricsAccess) -> Self {
+        self.metrics_access = Arc::new(access);
+        self
+    }
 }
 
 impl FromRef<AppState> for AuthState {
@@ -90,6 +121,7 @@ impl FromRef<AppState> for AuthState {
         AuthState {
             db: state.db.clone(),
             relay_callers: state.relay_callers.clone(),
+            failures: state.auth_failures.clone(),
         }
     }
 }

@@ -52,10 +52,43 @@ pub fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// 400 `invalid_parameter` if `s` is a string the databases cannot store: PostgreSQL refuses
+/// U+0000 in TEXT (`invalid byte sequence for encoding "UTF8": 0x00`), so a NUL would otherwise be
+/// a 500 there and a different answer on SQLite. The one check every client string passes
+/// (path segments, query parameters, JSON bodies: see [`crate::extract`]), on both databases.
+pub fn check_storable(what: &str, s: &str) -> Result<(), ApiError> {
+    if s.contains('\0') {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("{what} must not contain NUL (U+0000)"),
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_storable`] on every string (object keys too) of a JSON document; `what` names the
+/// document, and the error names the offending field's path (`body.report.message.context`).
+pub fn check_json_storable(what: &str, v: &serde_json::Value) -> Result<(), ApiError> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => check_storable(what, s),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_json_storable(&format!("{what}[{i}]"), item)),
+        Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+            check_storable(&format!("a key of {what}"), k)?;
+            check_json_storable(&format!("{what}.{k}"), item)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
 /// 400 `invalid_parameter` unless `s` is 1..=`max` bytes, not blank, without NUL (free text:
 /// notes, reasons, assignees).
 pub fn check_text(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
-    if s.trim().is_empty() || s.len() > max || s.contains('\0') {
+    check_storable(what, s)?;
+    if s.trim().is_empty() || s.len() > max {
         return Err(ApiError::bad_request(
             "invalid_parameter",
             format!("{what} must be 1..={max} bytes, not blank, without NUL"),

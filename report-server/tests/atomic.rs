@@ -131,18 +131,37 @@ async fn atomic(
 async fn scenario(h: &Harness) {
     let t = h.t();
     let admin = h.admin.as_str();
-    // A real case on net1 (report intake writes no audit entry).
-    let m = franked(&t, &h.net1.relay, dm("net1", "alice", "bob", "m1"), b"hi").await;
+    // A real case on net1, reported by bob (report intake is audited: checked below with carol's
+    // report of the same message).
+    let ctx = room("net1", &["bob", "carol"], "m1");
+    let m = franked(&t, &h.net1.relay, ctx, b"hi").await;
     let r = t
         .post(
             "/v1/reports",
             Some(&h.net1.service),
-            submission("bob", report_json(m, "bob", vec![])),
+            submission("bob", report_json(m.clone(), "bob", vec![])),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
-    let case = |verb: &str| format!("/v1/cases/{case}/{verb}");
+    let case_id = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = |verb: &str| format!("/v1/cases/{case_id}/{verb}");
+
+    // Viewing decrypted evidence is audited: without its audit entry, no content is returned.
+    let view = format!("/v1/cases/{case_id}");
+    let before = dump(h).await;
+    break_audit(h, true).await;
+    let r = t.get(&view, Some(&h.net1.moderator)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    );
+    assert!(!r.body.to_string().contains("plaintext"), "{}", r.body);
+    assert_eq!(dump(h).await, before);
+    break_audit(h, false).await;
+    let n = audit_count(h).await;
+    let r = t.get(&view, Some(&h.net1.moderator)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(audit_count(h).await, n + 1);
 
     // Admin changes.
     let created = json!({ "id": "net3" });
@@ -172,6 +191,19 @@ async fn scenario(h: &Harness) {
     policy["evidence_retention_ms"] = json!(0);
     let path = "/v1/admin/networks/net1/policy";
     atomic(h, admin, Method::PUT, path, Some(policy), StatusCode::OK, 1).await;
+    // Report intake (carol's evidence gets the new zero retention; bob's keeps 90 days).
+    let body = Some(submission("carol", report_json(m, "carol", vec![])));
+    let service = h.net1.service.as_str();
+    atomic(
+        h,
+        service,
+        Method::POST,
+        "/v1/reports",
+        body,
+        StatusCode::CREATED,
+        1,
+    )
+    .await;
     let path = "/v1/admin/networks/net1/keys/rotate";
     atomic(h, admin, Method::POST, path, None, StatusCode::CREATED, 1).await;
     let path = "/v1/admin/networks/net1/keys/1/retire";
@@ -248,7 +280,8 @@ async fn scenario(h: &Harness) {
     )
     .await;
 
-    // Retention (policy retention 0, case closed): one evidence.purge and one retention.run.
+    // Retention (carol's evidence past its zero retention, case closed): one evidence.purge and
+    // one retention.run.
     let path = "/v1/admin/retention/run";
     let out = atomic(h, admin, Method::POST, path, None, StatusCode::OK, 2).await;
     assert_eq!(out["evidence_purged"], 1);

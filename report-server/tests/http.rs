@@ -146,7 +146,7 @@ async fn http_full_flow_postgres() {
 
 /// Two instances over one database (what scale-out does): a stamp from instance A is reported
 /// through instance B; a key rotated on B is used by A at once; a token revoked on A is refused by
-/// B; the dev bootstrap runs once; a wrong server key is refused at start-up; concurrent duplicate
+/// B; the dev bootstrap does not run on a database in use; a wrong server key is refused at start-up; concurrent duplicate
 /// reports through both instances produce one case and one report.
 async fn two_instances(db: TestDb) {
     let h = harness_with(db, Limits::default()).await;
@@ -213,14 +213,13 @@ async fn two_instances(db: TestDb) {
     .await;
     let r = b.post("/v1/stamp", Some(&tok), json!({})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    // dev bootstrap: exactly one instance does it
-    let first = report_server::bootstrap::dev_bootstrap(&h.state.db, &h.state.server_key)
-        .await
-        .unwrap();
-    let second = report_server::bootstrap::dev_bootstrap(&b_state.db, &b_state.server_key)
-        .await
-        .unwrap();
-    assert!(first.is_some() && second.is_none());
+    // dev bootstrap: never on a database that already has networks and tokens (a fresh database
+    // is bootstrapped by exactly one instance: tests/hardening.rs)
+    let first =
+        report_server::bootstrap::dev_bootstrap(&h.state.db, &h.state.server_key, |_| Ok(()))
+            .await
+            .unwrap();
+    assert_eq!(first, Err(report_server::bootstrap::NoBootstrap::NotEmpty));
     // a third instance with a different server key is refused at start-up
     let (pool, _) = report_server::db::connect(&h.db.url, 2).await.unwrap();
     let err = report_server::bootstrap::check_server_key(&pool, &ServerKey::generate().unwrap())
@@ -286,4 +285,116 @@ async fn http_graceful_shutdown_finishes_in_flight() {
         .unwrap()
         .unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// Send raw bytes on a fresh connection and read until the server closes it (or 10 s pass).
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Issue 16.1: hostile methods and paths do not grow `/metrics`. Every label is from a fixed set
+/// (unknown methods → `other`, unknown paths → `unmatched`, ids → the route template).
+#[tokio::test]
+async fn http_metrics_labels_stay_bounded() {
+    let h = harness().await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let t = Transport::Http(addr);
+    // One request of each kind first, so the bounded label combinations already exist.
+    for warm in [
+        "XWARM /healthz HTTP/1.1\r\n",
+        "XWARM /nowhere HTTP/1.1\r\n",
+        "GET /nowhere HTTP/1.1\r\n",
+    ] {
+        raw_exchange(
+            addr,
+            format!("{warm}host: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+    }
+    let before = t.get("/metrics", None).await.body.as_str().unwrap().len();
+    let long_method = "Q".repeat(8000);
+    for i in 0..150 {
+        let method = if i == 0 {
+            long_method.clone()
+        } else {
+            format!("XMETHOD{i}")
+        };
+        for path in [
+            "/healthz".to_owned(),
+            format!("/made/up/{i}"),
+            format!("/v1/cases/case_{i}/bogus"),
+        ] {
+            raw_exchange(
+                addr,
+                format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await;
+        }
+        raw_exchange(
+            addr,
+            format!("GET /also/made/up/{i} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+    }
+    let text = t
+        .get("/metrics", None)
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !text.contains("XMETHOD") && !text.contains("QQQQ"),
+        "raw method in metrics"
+    );
+    assert!(
+        !text.contains("/made/up") && !text.contains("case_1"),
+        "raw path in metrics"
+    );
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(text.contains("route=\"unmatched\""), "{text}");
+    // 600 hostile requests add no label combinations beyond the warm-up's (only counts and the
+    // `/metrics` request's own series change).
+    assert!(
+        text.len() < before + 4096,
+        "metrics grew from {before} to {} bytes",
+        text.len()
+    );
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+}
+
+/// Issue 16.9: two `Authorization` headers are refused (400 `malformed`) instead of the first one
+/// being used, whichever order the valid token comes in.
+#[tokio::test]
+async fn http_multiple_authorization_headers_are_refused() {
+    let h = harness().await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let bad = "B".repeat(43);
+    for (first, second) in [(&h.admin, &bad), (&bad, &h.admin), (&h.admin, &h.admin)] {
+        let resp = raw_exchange(
+            addr,
+            format!(
+                "GET /v1/admin/networks HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {first}\r\n\
+                 authorization: Bearer {second}\r\nconnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+        assert!(resp.contains("\"code\":\"malformed\""), "{resp}");
+    }
+    let r = Transport::Http(addr)
+        .get("/v1/admin/networks", Some(&h.admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
 }

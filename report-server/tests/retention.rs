@@ -85,13 +85,16 @@ async fn evidence_rows(h: &Harness, case: &str) -> Vec<(bool, Option<i64>)> {
         .collect()
 }
 
-async fn closed_at(h: &Harness, case: &str) -> i64 {
-    sqlx::query("SELECT resolved_at FROM cases WHERE id = $1")
+/// The retention deadline (`purge_after`) of a case's only evidence row.
+async fn purge_after(h: &Harness, case: &str) -> i64 {
+    let rows = sqlx::query("SELECT purge_after FROM evidence WHERE case_id = $1")
         .bind(case)
-        .fetch_one(&h.state.db)
+        .fetch_all(&h.state.db)
         .await
-        .unwrap()
-        .try_get::<Option<i64>, _>("resolved_at")
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    rows[0]
+        .try_get::<Option<i64>, _>("purge_after")
         .unwrap()
         .unwrap()
 }
@@ -111,6 +114,15 @@ async fn audit_count(h: &Harness, action: &str, target: Option<&str>) -> i64 {
 
 #[tokio::test]
 async fn purges_closed_cases_past_retention_and_never_open_ones() {
+    // Evidence gets its deadline at intake: arrival + the policy's retention.
+    for h in harnesses().await {
+        set_retention(&h, "net1", 10_000).await;
+        let before = report_server::util::now_ms();
+        let c = new_case(&h, "net1").await;
+        let after = report_server::util::now_ms();
+        let p = purge_after(&h, &c).await;
+        assert!((before + 10_000..=after + 10_000).contains(&p), "{p}");
+    }
     for h in harnesses().await {
         scenario(&h).await;
     }
@@ -139,15 +151,15 @@ async fn scenario(h: &Harness) {
     let other = new_case(h, "net2").await;
     act(h, &other, "resolve", json!({ "action": "warn_sender" })).await;
 
-    let (cr, cd) = (
-        closed_at(h, &resolved).await,
-        closed_at(h, &dismissed).await,
+    let (pr, pd) = (
+        purge_after(h, &resolved).await,
+        purge_after(h, &dismissed).await,
     );
-    let (first, closed) = (cr.min(cd), cr.max(cd));
+    let (first, last) = (pr.min(pd), pr.max(pd));
     let untouched = [&open, &assigned, &reopened, &other];
 
     // Before the retention has elapsed: nothing.
-    let out = retention::purge_expired(&h.state.db, first + RET - 1, "test")
+    let out = retention::purge_expired(&h.state.db, first - 1, "test")
         .await
         .unwrap();
     assert_eq!((out.cases, out.evidence_purged), (0, 0));
@@ -156,7 +168,7 @@ async fn scenario(h: &Harness) {
     }
 
     // Past it: exactly the closed net1 cases.
-    let t1 = closed + RET;
+    let t1 = last;
     let out = retention::purge_expired(&h.state.db, t1, "test")
         .await
         .unwrap();
@@ -319,4 +331,126 @@ async fn periodic(h: &Harness) {
         .get("/v1/admin/audit?action=evidence.purge", Some(&h.admin))
         .await;
     assert_eq!(r.body["entries"][0]["actor"], retention::SYSTEM_ACTOR);
+}
+
+/// Issue 16.5: evidence that arrives after a case was closed has its own retention period from
+/// its arrival, and the new report reopens the case (audited as `report.accept` with
+/// `reopened_from`); a duplicate report does not reopen anything.
+#[tokio::test]
+async fn late_evidence_reopens_the_case_and_keeps_its_own_retention() {
+    for h in harnesses().await {
+        late_evidence(&h).await;
+    }
+}
+
+async fn late_evidence(h: &Harness) {
+    const RET: i64 = 60_000;
+    set_retention(h, "net1", RET as u64).await;
+    let t = h.t();
+    let svc = Some(h.net1.service.as_str());
+    let ctx = room("net1", &["bob", "carol"], &uniq("late"));
+    let m = franked(&t, &h.net1.relay, ctx, b"late evidence").await;
+    let report = |who: &str| submission(who, report_json(m.clone(), who, vec![]));
+    let r = t.post("/v1/reports", svc, report("bob")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    act(h, &case, "assign", json!({ "assignee": "mod" })).await;
+    act(h, &case, "resolve", json!({ "action": "warn_sender" })).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // carol reports the closed case's message: the case is open again, unassigned, unresolved.
+    let r = t.post("/v1/reports", svc, report("carol")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["case_id"], case.as_str());
+    let r = t
+        .get(&format!("/v1/cases/{case}"), Some(&h.net1.moderator))
+        .await;
+    assert_eq!(r.body["state"], "open", "{}", r.body);
+    assert!(r.body["assignee"].is_null() && r.body["resolution_action"].is_null());
+    assert!(r.body["closed_at"].is_null());
+    assert_eq!(r.body["report_count"], 2);
+    let r = t
+        .get(&format!("/v1/cases/{case}/audit"), Some(&h.admin))
+        .await;
+    let accepts: Vec<_> = r.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "report.accept")
+        .cloned()
+        .collect();
+    assert_eq!(accepts.len(), 2, "{}", r.body);
+    assert_eq!(accepts[0]["details"]["case_created"], true);
+    assert!(accepts[0]["details"]["reopened_from"].is_null());
+    assert_eq!(accepts[1]["details"]["case_created"], false);
+    assert_eq!(accepts[1]["details"]["reopened_from"], "resolved");
+    assert_eq!(accepts[1]["actor"], "service:svc@net1");
+
+    let deadlines: Vec<i64> =
+        sqlx::query("SELECT purge_after FROM evidence WHERE case_id = $1 ORDER BY created_at, id")
+            .bind(&case)
+            .fetch_all(&h.state.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<Option<i64>, _>("purge_after").unwrap().unwrap())
+            .collect();
+    let [bob_deadline, carol_deadline] = deadlines[..] else {
+        panic!("{deadlines:?}")
+    };
+    assert!(bob_deadline < carol_deadline);
+    // While the case is open nothing is purged, even past both deadlines.
+    let out = retention::purge_expired(&h.state.db, carol_deadline + 1, "test")
+        .await
+        .unwrap();
+    assert_eq!(out.evidence_purged, 0);
+    assert_eq!(evidence_rows(h, &case).await, [(true, None), (true, None)]);
+
+    // Closed again: bob's evidence goes at its own deadline, carol's is kept until hers.
+    act(h, &case, "dismiss", json!({})).await;
+    let out = retention::purge_expired(&h.state.db, bob_deadline, "test")
+        .await
+        .unwrap();
+    assert_eq!((out.cases, out.evidence_purged), (1, 1));
+    let rows = evidence_rows(h, &case).await;
+    let by_id: Vec<(String, bool)> = sqlx::query(
+        "SELECT report_id, purged_at FROM evidence WHERE case_id = $1 ORDER BY created_at, id",
+    )
+    .bind(&case)
+    .fetch_all(&h.state.db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.try_get::<String, _>("report_id").unwrap(),
+            r.try_get::<Option<i64>, _>("purged_at").unwrap().is_some(),
+        )
+    })
+    .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(by_id[0].1 && !by_id[1].1, "{by_id:?}");
+    let out = retention::purge_expired(&h.state.db, carol_deadline - 1, "test")
+        .await
+        .unwrap();
+    assert_eq!(out.evidence_purged, 0);
+    let out = retention::purge_expired(&h.state.db, carol_deadline, "test")
+        .await
+        .unwrap();
+    assert_eq!(out.evidence_purged, 1);
+    assert!(
+        evidence_rows(h, &case)
+            .await
+            .iter()
+            .all(|(sealed, _)| !sealed)
+    );
+
+    // A duplicate report on the closed case stores nothing and reopens nothing.
+    let r = t.post("/v1/reports", svc, report("carol")).await;
+    assert_eq!(
+        (r.status, r.body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let r = t.get(&format!("/v1/cases/{case}"), Some(&h.admin)).await;
+    assert_eq!(r.body["state"], "dismissed");
 }

@@ -181,7 +181,7 @@ async fn get_case(
 ) -> Result<Json<CaseDetail>, ApiError> {
     let case = cases::load(&state.db, &staff, &id).await?;
     Ok(Json(
-        CaseDetail::load(&state.db, &state.server_key, case).await?,
+        CaseDetail::load(&state.db, &state.server_key, case, &staff.caller.actor()).await?,
     ))
 }
 

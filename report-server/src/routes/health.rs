@@ -1,7 +1,9 @@
 //! `/healthz` (liveness), `/readyz` (database reachable), `/metrics` (Prometheus text format).
-//! No authentication (bind /metrics to an internal network or filter it at the proxy).
+//! `/metrics` follows the state's [`crate::metrics::MetricsAccess`]: open by default, or only on
+//! the metrics listener ([`metrics_router`]), and/or behind a bearer token.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -30,12 +32,38 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// The router of the separate metrics listener (`--metrics-listen`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_listener))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .with_state(state)
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if state.metrics_access.separate_listener {
+        return Err(ApiError::NotFound("route"));
+    }
+    render(&state, &headers)
+}
+
+async fn metrics_listener(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    render(&state, &headers)
+}
+
+fn render(state: &AppState, headers: &HeaderMap) -> Result<impl IntoResponse + use<>, ApiError> {
+    state.metrics_access.check_token(headers)?;
+    Ok((
         [(
             CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         state.metrics.render(),
-    )
+    ))
 }

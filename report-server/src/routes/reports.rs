@@ -169,11 +169,13 @@ async fn intake(
         verify_report(report, &ring, &report_policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))?;
+    let actor = service.caller.actor();
     let target = intake::Intake {
         network,
         category: sub.category.as_deref(),
         policy: &policy,
         now,
+        actor: &actor,
     };
     let stored = target
         .store(&state.db, &state.server_key, &verified)

@@ -291,6 +291,12 @@ pub async fn franked(
     ReportedMessage::new(&env, body_ad, &opened, ctx, stamp)
 }
 
+/// A room context on `net` from alice to `recipients`, timestamped now.
+pub fn room(net: &str, recipients: &[&str], message_id: &str) -> Context {
+    let recipients = recipients.iter().map(|r| (*r).to_owned()).collect();
+    Context::room(net, "alice", "room", recipients, now_ms(), message_id).unwrap()
+}
+
 /// A direct-message context on `net` from `sender` to `recipient`, timestamped now.
 pub fn dm(net: &str, sender: &str, recipient: &str, message_id: &str) -> Context {
     Context::direct(net, sender, recipient, now_ms(), message_id).unwrap()

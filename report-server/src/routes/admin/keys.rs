@@ -110,6 +110,7 @@ async fn retire_key(
 ) -> Result<Json<KeyList>, ApiError> {
     keys::load_network(&state.db, &id).await?;
     let mut change = Change::begin(&state.db, admin.caller.actor()).await?;
+    keys::lock_network(change.conn(), &id).await?;
     match keys::key_status(change.conn(), &id, key_id).await? {
         KeyStatus::Current => {
             return Err(ApiError::conflict(
