@@ -58,6 +58,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0003_rate_counters.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            10,
+            Cow::Borrowed("webhooks"),
+            MigrationType::Simple,
+            include_str!("../migrations/0010_webhooks.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

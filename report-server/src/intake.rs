@@ -1,7 +1,9 @@
 //! Storing a verified report (`POST /v1/reports`, after `routes::reports` parsed, rate-limited
 //! and verified it): in one transaction, the case (grouped by commitment + stamp), the distinct
 //! reporter, the report row, its sealed evidence ([`crate::evidence`]), the case's count and the
-//! rate-limit counters. A reporter reporting the same message again stores nothing new.
+//! rate-limit counters, and the webhook event (`case.created` / `case.report_added`, written to the
+//! outbox, [`crate::webhooks::outbox`]). A reporter reporting the same message again stores nothing
+//! new.
 
 use franking_core::frank::VerifiedReport;
 use sqlx::AnyPool;
@@ -13,6 +15,8 @@ use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
 use crate::util::{b64, new_id, sha256_hex, to_i64};
+use crate::webhooks::EventType;
+use crate::webhooks::outbox::{self, Event};
 
 /// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
 fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
@@ -157,6 +161,15 @@ impl Intake<'_> {
             .fetch_one(&mut *tx)
             .await?
         };
+        if new_reporter {
+            let kind = if new_case {
+                EventType::CaseCreated
+            } else {
+                EventType::CaseReportAdded
+            };
+            let event = Event::case(kind, network, &case_id).reporter(&report.reporter);
+            outbox::enqueue(&mut tx, &[event], now).await?;
+        }
         ratelimit::record(&mut tx, self.policy, network, &report.reporter, now).await?;
         tx.commit().await?;
         if new_reporter {

@@ -35,6 +35,7 @@ pub mod routes;
 pub mod seal;
 pub mod state;
 pub mod util;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;

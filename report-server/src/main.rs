@@ -56,6 +56,7 @@ async fn run() -> Result<(), ApiError> {
     }
     let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone());
     let _retention = report_server::retention::spawn_from_env(state.clone());
+    let _webhooks = report_server::webhooks::delivery::spawn_from_env(&state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ApiError::Config(format!("cannot listen on {}: {e}", config.listen)))?;

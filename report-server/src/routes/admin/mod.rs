@@ -7,6 +7,7 @@
 //! | [`tokens`] | `/v1/admin/tokens`, `/v1/admin/tokens/{id}` |
 //! | [`audit`] | `/v1/admin/audit` (the audit-log reader) |
 //! | [`retention`] | `/v1/admin/retention/run` (purge expired evidence now) |
+//! | [`webhooks`] | `/v1/admin/networks/{id}/webhooks`, `/v1/admin/webhooks/{id}`, `.../rotate-secret`, `.../deliveries`, `.../redeliver` |
 //!
 //! Every change is made in a [`crate::change::Change`]: committed together with its audit entry.
 
@@ -15,6 +16,7 @@ pub mod keys;
 pub mod networks;
 pub mod retention;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::Router;
 
@@ -28,4 +30,5 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(audit::router())
         .merge(retention::router())
+        .merge(webhooks::router())
 }
