@@ -88,6 +88,23 @@ pub struct Cli {
     /// admin token; runs the migrations first).
     #[arg(long, value_name = "SUBJECT")]
     pub issue_admin_token: Option<String>,
+
+    /// A one-shot command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// One-shot commands of the binary.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum Command {
+    /// Recompute the audit hash chains directly in the database (same configuration as the
+    /// server), print the JSON report and exit 0 if every chain verifies, 1 otherwise.
+    AuditVerify {
+        /// A JSON file with checkpoints (`GET /v1/admin/audit/checkpoint`'s answer, or a list of
+        /// checkpoints) to verify against as well.
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
+    },
 }
 
 impl core::fmt::Debug for Cli {
@@ -129,6 +146,8 @@ pub struct Config {
     pub log: String,
     /// `--issue-admin-token SUBJECT`: issue a token and exit.
     pub issue_admin_token: Option<String>,
+    /// A one-shot command (`audit-verify`).
+    pub command: Option<Command>,
 }
 
 impl core::fmt::Debug for Config {
@@ -263,6 +282,7 @@ impl Cli {
             db_max_connections,
             log,
             issue_admin_token: self.issue_admin_token,
+            command: self.command,
         })
     }
 }

@@ -65,6 +65,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0010_webhooks.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            11,
+            Cow::Borrowed("audit chain"),
+            MigrationType::Simple,
+            include_str!("../migrations/0011_audit_chain.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -88,6 +95,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
             .await?;
     }
     migrator().run(&pool).await?;
+    // Link audit entries written before the audit chain existed (migration 11).
+    crate::audit_chain::backfill(&pool).await?;
     Ok((pool, backend))
 }
 

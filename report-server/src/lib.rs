@@ -14,6 +14,7 @@
 //! `docs/architecture.md` for which module owns what.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
