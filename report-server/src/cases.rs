@@ -29,6 +29,7 @@ use crate::evidence::{self, EvidenceView};
 use crate::notes;
 use crate::page::{Keyset, PageRequest};
 use crate::seal::ServerKey;
+use crate::transparency;
 use crate::webhooks::EventType;
 use crate::webhooks::outbox::Event;
 
@@ -452,6 +453,9 @@ impl Transition {
         let entry = AuditEntry::new(self.audit_action(), format!("case:{}", case.id))
             .network(Some(&case.network))
             .details(details);
+        if matches!(self, Self::Resolve { .. } | Self::Dismiss { .. }) {
+            transparency::record_decision(change.conn(), &stored).await?;
+        }
         change.emit(self.event(&case.network, &case.id));
         change.commit(entry).await?;
         Ok(stored)

@@ -72,6 +72,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0011_audit_chain.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            12,
+            Cow::Borrowed("statements of reasons"),
+            MigrationType::Simple,
+            include_str!("../migrations/0012_transparency.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -35,6 +35,7 @@ pub mod retention;
 pub mod routes;
 pub mod seal;
 pub mod state;
+pub mod transparency;
 pub mod util;
 pub mod webhooks;
 
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::stamp::router())
         .merge(routes::reports::router())
+        .merge(routes::report_status::router())
+        .merge(routes::statements::router())
         .merge(routes::cases::router())
         .merge(routes::notes::router())
         .merge(routes::admin::router())

@@ -8,6 +8,7 @@
 //! | [`audit`] | `/v1/admin/audit` (the audit-log reader) |
 //! | [`audit_verify`] | `/v1/admin/audit/verify`, `/v1/admin/audit/checkpoint` (the hash chains) |
 //! | [`retention`] | `/v1/admin/retention/run` (purge expired evidence now) |
+//! | [`transparency`] | `/v1/admin/transparency`, `/v1/admin/statements-of-reasons` |
 //! | [`webhooks`] | `/v1/admin/networks/{id}/webhooks`, `/v1/admin/webhooks/{id}`, `.../rotate-secret`, `.../deliveries`, `.../redeliver` |
 //!
 //! Every change is made in a [`crate::change::Change`]: committed together with its audit entry.
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod networks;
 pub mod retention;
 pub mod tokens;
+pub mod transparency;
 pub mod webhooks;
 
 use axum::Router;
@@ -34,4 +36,5 @@ pub fn router() -> Router<AppState> {
         .merge(audit_verify::router())
         .merge(retention::router())
         .merge(webhooks::router())
+        .merge(transparency::router())
 }
