@@ -6,16 +6,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use report_server::Limits;
 use serde_json::{Value, json};
-
-async fn harnesses() -> Vec<Harness> {
-    let mut v = vec![harness().await];
-    if let Some(db) = TestDb::postgres().await {
-        v.push(harness_with(db, Limits::default()).await);
-    }
-    v
-}
 
 /// Report a fresh message of `net` as `reporter` with `category`; returns the receipt.
 async fn report(h: &Harness, net: &str, reporter: &str, mid: &str, category: &str) -> Value {
@@ -27,14 +18,6 @@ async fn report(h: &Harness, net: &str, reporter: &str, mid: &str, category: &st
     let r = t.post("/v1/reports", Some(&tk.service), sub).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body
-}
-
-async fn act(h: &Harness, case: &str, verb: &str, body: Value) {
-    let r = h
-        .t()
-        .post(&format!("/v1/cases/{case}/{verb}"), Some(&h.admin), body)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{verb}: {}", r.body);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,20 +21,6 @@ use report_server::webhooks::outbox::Payload;
 use report_server::webhooks::signature;
 use serde_json::{Value, json};
 use sqlx::Row as _;
-
-static N: AtomicU64 = AtomicU64::new(0);
-
-fn uniq(p: &str) -> String {
-    format!("{p}{}", N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn harnesses() -> Vec<Harness> {
-    let mut v = vec![harness().await];
-    if let Some(db) = TestDb::postgres().await {
-        v.push(harness_with(db, Limits::default()).await);
-    }
-    v
-}
 
 fn cfg(max_attempts: i64) -> DeliveryConfig {
     DeliveryConfig {
@@ -183,14 +169,6 @@ async fn report(h: &Harness, reporter: &str) -> (String, String) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     (r.body["case_id"].as_str().unwrap().to_owned(), mid)
-}
-
-async fn act(h: &Harness, case: &str, verb: &str, body: Value) {
-    let r = h
-        .t()
-        .post(&format!("/v1/cases/{case}/{verb}"), Some(&h.admin), body)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{verb}: {}", r.body);
 }
 
 async fn deliveries(h: &Harness, state: &str) -> i64 {
