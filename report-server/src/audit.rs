@@ -1,11 +1,13 @@
 //! The append-only audit log (`audit_log` table): who did what to which object, when.
 //!
 //! Entries are written only through [`crate::change::Change::commit`], in the transaction of the
-//! change they describe. This module holds the entry type, the insert and the readers.
+//! change they describe, each linked into its tamper-evident hash chain ([`crate::audit_chain`]).
+//! This module holds the entry type, the insert and the readers.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
+use crate::audit_chain::{self, Entry};
 use crate::error::ApiError;
 use crate::page::{Keyset, PageRequest};
 use crate::util::{new_id, now_ms};
@@ -43,23 +45,38 @@ impl AuditEntry {
     }
 }
 
-/// Append `entry` by `actor` on `conn` (the change's transaction; see [`crate::change::Change`]).
+/// Append `entry` by `actor` on `conn` (the change's transaction; see [`crate::change::Change`]),
+/// linked into its hash chain ([`crate::audit_chain::link`]).
 pub(crate) async fn append(
     conn: &mut AnyConnection,
     actor: &str,
     entry: &AuditEntry,
 ) -> Result<(), ApiError> {
+    let e = Entry {
+        id: new_id("aud")?,
+        at: now_ms(),
+        actor: actor.to_owned(),
+        action: entry.action.to_owned(),
+        target: entry.target.clone(),
+        network_id: entry.network.clone(),
+        details: entry.details.to_string(),
+    };
+    let link = audit_chain::link(&mut *conn, &e).await?;
     sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, target, network_id, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_log (id, at, actor, action, target, network_id, details, chain, seq, \
+         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(new_id("aud")?)
-    .bind(now_ms())
-    .bind(actor)
-    .bind(entry.action)
-    .bind(&entry.target)
-    .bind(entry.network.clone())
-    .bind(entry.details.to_string())
+    .bind(&e.id)
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&e.network_id)
+    .bind(&e.details)
+    .bind(&link.chain)
+    .bind(link.seq)
+    .bind(&link.prev_hash)
+    .bind(&link.hash)
     .execute(conn)
     .await?;
     Ok(())

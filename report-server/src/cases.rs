@@ -29,6 +29,9 @@ use crate::evidence::{self, EvidenceView};
 use crate::notes;
 use crate::page::PageRequest;
 use crate::seal::ServerKey;
+use crate::transparency;
+use crate::webhooks::EventType;
+use crate::webhooks::outbox::Event;
 
 /// Where a case is in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -435,6 +438,21 @@ impl Transition {
         }
     }
 
+    /// The webhook event this transition publishes.
+    fn event(&self, network: &str, case_id: &str) -> Event {
+        let kind = match self {
+            Self::Assign { .. } => EventType::CaseAssigned,
+            Self::Resolve { .. } => EventType::CaseResolved,
+            Self::Dismiss { .. } => EventType::CaseDismissed,
+            Self::Reopen { .. } => EventType::CaseReopened,
+        };
+        let event = Event::case(kind, network, case_id);
+        match self {
+            Self::Resolve { action, .. } => event.action(*action),
+            _ => event,
+        }
+    }
+
     /// The states this transition may leave from.
     pub fn allowed_from(&self) -> &'static [CaseState] {
         match self {
@@ -537,6 +555,10 @@ impl Transition {
         let entry = AuditEntry::new(self.audit_action(), format!("case:{}", case.id))
             .network(Some(&case.network))
             .details(details);
+        if matches!(self, Self::Resolve { .. } | Self::Dismiss { .. }) {
+            transparency::record_decision(change.conn(), &stored).await?;
+        }
+        change.emit(self.event(&case.network, &case.id));
         change.commit(entry).await?;
         Ok(stored)
     }

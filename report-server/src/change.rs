@@ -3,8 +3,10 @@
 //! and is committed by [`Change::commit`] together with its audit entry, so a change without its
 //! audit entry (or an audit entry without its change) can never be committed.
 //!
-//! Adding a side effect that must be atomic with every audited change (an outbox event for
-//! webhooks, say) means adding it to [`Change::commit`], and nowhere else.
+//! Side effects that must be atomic with every audited change live in [`Change::commit`], and
+//! nowhere else: the audit entry (linked into its hash chain, [`crate::audit_chain`]) and the
+//! webhook events attached with [`Change::emit`] (written to the outbox,
+//! [`crate::webhooks::outbox`]).
 //!
 //! ```text
 //! let mut change = Change::begin(&state.db, admin.caller.actor()).await?;
@@ -17,12 +19,14 @@ use sqlx::{AnyConnection, AnyPool, Transaction};
 
 use crate::audit::{self, AuditEntry};
 use crate::error::ApiError;
+use crate::webhooks::outbox::{self, Event};
 
 /// One transaction of changes by one actor, committed only together with its audit entry.
 #[derive(Debug)]
 pub struct Change {
     tx: Transaction<'static, sqlx::Any>,
     actor: String,
+    events: Vec<Event>,
 }
 
 impl Change {
@@ -31,6 +35,7 @@ impl Change {
         Ok(Self {
             tx: db.begin().await?,
             actor: actor.into(),
+            events: Vec::new(),
         })
     }
 
@@ -44,9 +49,16 @@ impl Change {
         &mut self.tx
     }
 
-    /// Write the audit entry and commit the change with it (all or nothing).
+    /// Attach a webhook event: written to the outbox by [`Self::commit`], in this transaction.
+    pub fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Write the audit entry and the attached events, and commit the change with them (all or
+    /// nothing).
     pub async fn commit(mut self, entry: AuditEntry) -> Result<(), ApiError> {
         audit::append(&mut self.tx, &self.actor, &entry).await?;
+        outbox::enqueue(&mut self.tx, &self.events, crate::util::now_ms()).await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -134,6 +134,23 @@ pub struct Cli {
     /// admin token; runs the migrations first).
     #[arg(long, value_name = "SUBJECT")]
     pub issue_admin_token: Option<String>,
+
+    /// A one-shot command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// One-shot commands of the binary.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum Command {
+    /// Recompute the audit hash chains directly in the database (same configuration as the
+    /// server), print the JSON report and exit 0 if every chain verifies, 1 otherwise.
+    AuditVerify {
+        /// A JSON file with checkpoints (`GET /v1/admin/audit/checkpoint`'s answer, or a list of
+        /// checkpoints) to verify against as well.
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
+    },
 }
 
 impl core::fmt::Debug for Cli {
@@ -185,6 +202,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Bearer token required on `/metrics` (secret: never logged).
     pub metrics_token: Option<String>,
+    /// A one-shot command (`audit-verify`).
+    pub command: Option<Command>,
 }
 
 impl core::fmt::Debug for Config {
@@ -390,6 +409,7 @@ impl Cli {
             issue_admin_token: self.issue_admin_token,
             metrics_listen,
             metrics_token,
+            command: self.command,
         })
     }
 }

@@ -65,6 +65,27 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0004_console_sessions.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            10,
+            Cow::Borrowed("webhooks"),
+            MigrationType::Simple,
+            include_str!("../migrations/0010_webhooks.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            11,
+            Cow::Borrowed("audit chain"),
+            MigrationType::Simple,
+            include_str!("../migrations/0011_audit_chain.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            12,
+            Cow::Borrowed("statements of reasons"),
+            MigrationType::Simple,
+            include_str!("../migrations/0012_transparency.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -202,6 +223,8 @@ pub async fn connect_with(
     } else {
         migrator().run(&pool).await?;
     }
+    // Link audit entries written before the audit chain existed (migration 11).
+    crate::audit_chain::backfill(&pool).await?;
     Ok((pool, backend))
 }
 

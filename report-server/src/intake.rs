@@ -3,7 +3,8 @@
 //! distinct reporter, the report row, its sealed evidence ([`crate::evidence`], with its own
 //! retention deadline `purge_after` = arrival + the policy's `evidence_retention_ms`), the case's
 //! count, the rate-limit counters and a `report.accept` audit entry (target `case:<id>`, details
-//! `report_id`, `case_created`, `reopened_from`). A new reporter's report on a closed (resolved or
+//! `report_id`, `case_created`, `reopened_from`), and the webhook events (`case.created` / `case.report_added`, plus
+//! `case.reopened` when a closed case reopens) through the change's outbox. A new reporter's report on a closed (resolved or
 //! dismissed) case **reopens** it: state `open`, assignee, resolution and close time cleared, so
 //! the new evidence is reviewed (and is never purged while the case is open). A reporter
 //! reporting the same message again stores nothing new (only the rate-limit counters count it).
@@ -20,6 +21,8 @@ use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
 use crate::util::{b64, new_id, sha256_hex, to_i64};
+use crate::webhooks::EventType;
+use crate::webhooks::outbox::Event;
 
 /// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
 fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
@@ -177,6 +180,15 @@ impl Intake<'_> {
                 (count, closed.then_some(state))
             };
             ratelimit::record(&mut *tx, self.policy, network, &report.reporter, now).await?;
+            let kind = if new_case {
+                EventType::CaseCreated
+            } else {
+                EventType::CaseReportAdded
+            };
+            change.emit(Event::case(kind, network, &case_id).reporter(&report.reporter));
+            if reopened_from.is_some() {
+                change.emit(Event::case(EventType::CaseReopened, network, &case_id));
+            }
             let entry = AuditEntry::new("report.accept", format!("case:{case_id}"))
                 .network(Some(network))
                 .details(serde_json::json!({

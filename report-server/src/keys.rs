@@ -42,6 +42,10 @@ pub struct Policy {
     pub reporter_rate_limit: u64,
     /// Most reports the network may submit per window.
     pub network_rate_limit: u64,
+    /// Whether webhook payloads (`case.created`, `case.report_added`) may carry the reporter's
+    /// identity (default off).
+    #[serde(default)]
+    pub webhook_reporter_identities: bool,
 }
 
 impl Default for Policy {
@@ -62,6 +66,7 @@ impl Default for Policy {
             rate_window_ms: 60 * 1000,
             reporter_rate_limit: 30,
             network_rate_limit: 100_000,
+            webhook_reporter_identities: false,
         }
     }
 }
@@ -119,12 +124,13 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
     let sql = if insert {
         "INSERT INTO network_policies (window_ms, max_clock_skew_ms, key_grace_ms, categories, \
          evidence_retention_ms, rate_window_ms, reporter_rate_limit, network_rate_limit, \
-         updated_at, network_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+         updated_at, network_id, webhook_reporter_identities) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     } else {
         "UPDATE network_policies SET window_ms = $1, max_clock_skew_ms = $2, key_grace_ms = $3, \
          categories = $4, evidence_retention_ms = $5, rate_window_ms = $6, \
-         reporter_rate_limit = $7, network_rate_limit = $8, updated_at = $9 \
-         WHERE network_id = $10"
+         reporter_rate_limit = $7, network_rate_limit = $8, updated_at = $9, \
+         webhook_reporter_identities = $11 WHERE network_id = $10"
     };
     sqlx::query(sql)
         .bind(to_i64(p.window_ms))
@@ -137,13 +143,15 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
         .bind(to_i64(p.network_rate_limit))
         .bind(now_ms())
         .bind(network)
+        .bind(i64::from(p.webhook_reporter_identities))
         .execute(db)
         .await?;
     Ok(())
 }
 
 const POLICY_COLUMNS: &str = "p.window_ms, p.max_clock_skew_ms, p.key_grace_ms, p.categories, \
-     p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit";
+     p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit, \
+     p.webhook_reporter_identities";
 
 /// A stored policy row (the columns of [`POLICY_COLUMNS`]).
 #[derive(sqlx::FromRow)]
@@ -156,6 +164,7 @@ struct PolicyRow {
     rate_window_ms: i64,
     reporter_rate_limit: i64,
     network_rate_limit: i64,
+    webhook_reporter_identities: i64,
 }
 
 impl TryFrom<PolicyRow> for Policy {
@@ -172,6 +181,7 @@ impl TryFrom<PolicyRow> for Policy {
             rate_window_ms: to_u64(r.rate_window_ms),
             reporter_rate_limit: to_u64(r.reporter_rate_limit),
             network_rate_limit: to_u64(r.network_rate_limit),
+            webhook_reporter_identities: r.webhook_reporter_identities != 0,
         })
     }
 }

@@ -15,6 +15,7 @@
 //! `docs/architecture.md` for which module owns what.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
@@ -36,7 +37,9 @@ pub mod retention;
 pub mod routes;
 pub mod seal;
 pub mod state;
+pub mod transparency;
 pub mod util;
+pub mod webhooks;
 
 mod connection;
 
@@ -60,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::stamp::router())
         .merge(routes::reports::router())
+        .merge(routes::report_status::router())
+        .merge(routes::statements::router())
         .merge(routes::cases::router())
         .merge(routes::notes::router())
         .merge(routes::admin::router())

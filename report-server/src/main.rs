@@ -2,7 +2,7 @@
 
 use clap::Parser as _;
 use report_server::bootstrap;
-use report_server::config::Cli;
+use report_server::config::{Cli, Command};
 use report_server::metrics::MetricsAccess;
 use report_server::{ApiError, AppState, db, serve, serve_app};
 use tokio::sync::watch;
@@ -44,6 +44,15 @@ async fn run() -> Result<(), ApiError> {
     )
     .await?;
     bootstrap::check_server_key(&pool, &server_key).await?;
+    if let Some(Command::AuditVerify { checkpoints }) = &config.command {
+        let ok = audit_verify(&pool, &server_key, checkpoints.as_deref()).await?;
+        pool.close().await;
+        return if ok {
+            Ok(())
+        } else {
+            Err(ApiError::Internal("the audit log does not verify".into()))
+        };
+    }
     if config.production {
         bootstrap::record_production(&pool).await?;
     }
@@ -89,6 +98,7 @@ async fn run() -> Result<(), ApiError> {
         .with_metrics_access(access)
         .with_console(config.console.clone());
     let _retention = report_server::retention::spawn_from_env(state.clone());
+    let _webhooks = report_server::webhooks::delivery::spawn_from_env(&state);
     // Signal handlers first, so a SIGTERM right after the "listening" line is a graceful stop.
     let stop = shutdown_signal()?;
     let listener = bind(config.listen).await?;
@@ -120,6 +130,36 @@ async fn run() -> Result<(), ApiError> {
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `report-server audit-verify`: print the verification report (JSON) of the audit chains, checked
+/// against the checkpoints in `file` if given; true if everything verifies.
+async fn audit_verify(
+    pool: &sqlx::AnyPool,
+    key: &report_server::seal::ServerKey,
+    file: Option<&std::path::Path>,
+) -> Result<bool, ApiError> {
+    use report_server::audit_chain::{self, Checkpoint};
+    let checkpoints: Vec<Checkpoint> = match file {
+        None => Vec::new(),
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| ApiError::Config(format!("cannot read {}: {e}", f.display())))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| ApiError::Config(format!("{}: {e}", f.display())))?;
+            let list = v.get("checkpoints").cloned().unwrap_or(v);
+            serde_json::from_value(list)
+                .map_err(|e| ApiError::Config(format!("{}: not checkpoints: {e}", f.display())))?
+        }
+    };
+    let pk = audit_chain::signing_key(key).verifying_key();
+    let report = audit_chain::verify(pool, &pk, &checkpoints)
+        .await
+        .map_err(|e| ApiError::Config(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| ApiError::Internal(format!("report: {e}")))?;
+    println!("{text}");
+    Ok(report.ok)
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ApiError> {

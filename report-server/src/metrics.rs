@@ -8,6 +8,14 @@
 //! * `franking_report_verdicts_total{verdict,reason}` — report intake outcomes
 //!   (`accepted`/`duplicate`/`rejected` with the error code as reason).
 //! * `franking_stamps_issued_total{network}` — stamps made.
+//! * `franking_webhook_attempt_duration_seconds{event}` — webhook POST latency (each attempt).
+//! * `franking_webhook_delivery_lag_seconds{event}` — event commit to successful delivery.
+//! * `franking_webhook_failures_total{event,kind}` — failed attempts (`http_status`, `transport`).
+//! * `franking_webhook_dead_letters_total{event}` — deliveries that reached the retry limit.
+//! * `franking_webhook_backlog{state}` — `pending` and `dead` deliveries in the database (set by
+//!   this instance's delivery worker after each run).
+//!
+//! Webhook labels are bounded: `event` is one of the fixed event types, never a URL or an id.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,6 +26,7 @@ use axum::response::Response;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -73,6 +82,20 @@ pub struct Metrics {
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     verdicts: Family<Labels, Counter>,
     stamps: Family<Labels, Counter>,
+    webhook_attempts: Family<Labels, Histogram, fn() -> Histogram>,
+    webhook_lag: Family<Labels, Histogram, fn() -> Histogram>,
+    webhook_failures: Family<Labels, Counter>,
+    webhook_dead: Family<Labels, Counter>,
+    webhook_backlog: Family<Labels, Gauge>,
+}
+
+fn lag_histogram() -> Histogram {
+    // 10 ms .. ~23 h
+    Histogram::new(exponential_buckets(0.01, 2.0, 24))
+}
+
+fn label(name: &str, value: &str) -> Labels {
+    vec![(name.to_owned(), value.to_owned())]
 }
 
 impl core::fmt::Debug for Metrics {
@@ -113,12 +136,51 @@ impl Metrics {
             verdicts.clone(),
         );
         registry.register("stamps_issued", "Stamps issued by network", stamps.clone());
+        let webhook_attempts = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let webhook_lag = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+            lag_histogram as fn() -> Histogram,
+        );
+        let webhook_failures = Family::<Labels, Counter>::default();
+        let webhook_dead = Family::<Labels, Counter>::default();
+        let webhook_backlog = Family::<Labels, Gauge>::default();
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Webhook delivery attempt latency by event type",
+            webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_delivery_lag_seconds",
+            "Time from event commit to successful webhook delivery by event type",
+            webhook_lag.clone(),
+        );
+        registry.register(
+            "webhook_failures",
+            "Failed webhook delivery attempts by event type and kind",
+            webhook_failures.clone(),
+        );
+        registry.register(
+            "webhook_dead_letters",
+            "Webhook deliveries dead-lettered by event type",
+            webhook_dead.clone(),
+        );
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries pending or dead in the database",
+            webhook_backlog.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             verdicts,
             stamps,
+            webhook_attempts,
+            webhook_lag,
+            webhook_failures,
+            webhook_dead,
+            webhook_backlog,
         }
     }
 
@@ -137,6 +199,44 @@ impl Metrics {
         self.stamps
             .get_or_create(&vec![("network".to_owned(), network.to_owned())])
             .inc_by(n);
+    }
+
+    /// Record a webhook attempt's latency (`event`: an event type name).
+    pub fn webhook_attempt(&self, event: &'static str, seconds: f64) {
+        self.webhook_attempts
+            .get_or_create(&label("event", event))
+            .observe(seconds);
+    }
+
+    /// Record a successful delivery `lag_seconds` after its event was committed.
+    pub fn webhook_delivered(&self, event: &'static str, lag_seconds: f64) {
+        self.webhook_lag
+            .get_or_create(&label("event", event))
+            .observe(lag_seconds);
+    }
+
+    /// Count a failed attempt (`kind`: `http_status` or `transport`).
+    pub fn webhook_failure(&self, event: &'static str, kind: &'static str) {
+        self.webhook_failures
+            .get_or_create(&vec![
+                ("event".to_owned(), event.to_owned()),
+                ("kind".to_owned(), kind.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// Count a dead-lettered delivery.
+    pub fn webhook_dead_letter(&self, event: &'static str) {
+        self.webhook_dead
+            .get_or_create(&label("event", event))
+            .inc();
+    }
+
+    /// Set the backlog gauge of `state` (`pending` or `dead`).
+    pub fn webhook_backlog(&self, state: &'static str, n: i64) {
+        self.webhook_backlog
+            .get_or_create(&label("state", state))
+            .set(n);
     }
 
     /// The text exposition format.

@@ -34,6 +34,8 @@ use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::webhooks::EventType;
+use crate::webhooks::outbox::Event;
 
 /// Default interval of the periodic purge task.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
@@ -150,6 +152,7 @@ async fn purge_case(
     let entry = AuditEntry::new("evidence.purge", format!("case:{case_id}"))
         .network(Some(network))
         .details(json!({ "evidence_purged": purged, "now_ms": now_ms }));
+    change.emit(Event::case(EventType::EvidencePurged, network, case_id));
     change.commit(entry).await?;
     Ok(purged)
 }

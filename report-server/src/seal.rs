@@ -68,6 +68,12 @@ impl ServerKey {
         Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0.as_slice()))
     }
 
+    /// A 32-byte key derived from the server key for `context` (BLAKE3 `derive_key`; a fixed,
+    /// globally unique context string per use, e.g. the audit checkpoint signing key).
+    pub fn derive(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, &*self.0))
+    }
+
     fn cipher(&self) -> Result<Aes256CtrBlake3, ApiError> {
         Aes256CtrBlake3::new_from_slice(&*self.0)
             .map_err(|_| ApiError::Internal("server key length".into()))

@@ -6,29 +6,11 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::http::{Method, StatusCode};
 use common::*;
 use franking_core::frank::Context;
-use report_server::Limits;
 use report_server::auth::{Role, issue_token};
 use serde_json::{Value, json};
-
-static N: AtomicU64 = AtomicU64::new(0);
-
-fn uniq(p: &str) -> String {
-    format!("{p}{}", N.fetch_add(1, Ordering::Relaxed))
-}
-
-/// SQLite always; PostgreSQL too when configured.
-async fn harnesses() -> Vec<Harness> {
-    let mut v = vec![harness().await];
-    if let Some(db) = TestDb::postgres().await {
-        v.push(harness_with(db, Limits::default()).await);
-    }
-    v
-}
 
 fn tokens<'a>(h: &'a Harness, net: &str) -> &'a NetTokens {
     if net == "net1" { &h.net1 } else { &h.net2 }

@@ -5,30 +5,14 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use report_server::Limits;
 use report_server::keys::{Policy, load_policy, store_policy};
 use report_server::retention::{self, PurgeOutcome};
 use serde_json::json;
 use sqlx::Row as _;
-
-static N: AtomicU64 = AtomicU64::new(0);
-
-fn uniq(p: &str) -> String {
-    format!("{p}{}", N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn harnesses() -> Vec<Harness> {
-    let mut v = vec![harness().await];
-    if let Some(db) = TestDb::postgres().await {
-        v.push(harness_with(db, Limits::default()).await);
-    }
-    v
-}
 
 async fn new_case(h: &Harness, net: &str) -> String {
     let t = h.t();
@@ -50,14 +34,6 @@ async fn new_case(h: &Harness, net: &str) -> String {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body["case_id"].as_str().unwrap().to_owned()
-}
-
-async fn act(h: &Harness, id: &str, verb: &str, body: serde_json::Value) {
-    let r = h
-        .t()
-        .post(&format!("/v1/cases/{id}/{verb}"), Some(&h.admin), body)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{verb}: {}", r.body);
 }
 
 async fn set_retention(h: &Harness, net: &str, ms: u64) {

@@ -6,6 +6,8 @@
 //! * `health` — `/healthz`, `/readyz`, `/metrics`
 //! * `stamp` — `/v1/stamp`, `/v1/stamp/batch` (relay tokens)
 //! * `reports` — `/v1/reports` (service tokens)
+//! * `report_status` — `/v1/reports/{id}`: reporter outcomes (service tokens)
+//! * `statements` — `/v1/cases/{id}/statements-of-reasons` (moderator and admin tokens)
 //! * `cases` — the moderation queue and workflow (moderator and admin tokens)
 //! * `notes` — case notes (moderator and admin tokens)
 //! * `admin` — `/v1/admin/...` (admin tokens): networks, keys, tokens, audit log, retention
@@ -16,5 +18,7 @@ pub mod cases;
 pub mod health;
 pub mod notes;
 pub mod openapi;
+pub mod report_status;
 pub mod reports;
 pub mod stamp;
+pub mod statements;

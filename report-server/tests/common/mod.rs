@@ -109,6 +109,34 @@ pub async fn harness() -> Harness {
     harness_with(default_db().await, Limits::default()).await
 }
 
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set.
+pub async fn harnesses() -> Vec<Harness> {
+    let mut v = vec![harness().await];
+    if let Some(db) = TestDb::postgres().await {
+        v.push(harness_with(db, Limits::default()).await);
+    }
+    v
+}
+
+static UNIQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `p` with a number unique in this test process.
+pub fn uniq(p: &str) -> String {
+    format!(
+        "{p}{}",
+        UNIQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// `POST /v1/cases/{case}/{verb}` as the admin; asserts 200.
+pub async fn act(h: &Harness, case: &str, verb: &str, body: Value) {
+    let r = h
+        .t()
+        .post(&format!("/v1/cases/{case}/{verb}"), Some(&h.admin), body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{verb}: {}", r.body);
+}
+
 /// How requests reach the server.
 #[derive(Clone)]
 pub enum Transport {

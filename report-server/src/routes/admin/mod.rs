@@ -6,15 +6,21 @@
 //! | [`keys`] | `/v1/admin/networks/{id}/keys`, `.../rotate`, `.../{key_id}/retire` |
 //! | [`tokens`] | `/v1/admin/tokens`, `/v1/admin/tokens/{id}` |
 //! | [`audit`] | `/v1/admin/audit` (the audit-log reader) |
+//! | [`audit_verify`] | `/v1/admin/audit/verify`, `/v1/admin/audit/checkpoint` (the hash chains) |
 //! | [`retention`] | `/v1/admin/retention/run` (purge expired evidence now) |
+//! | [`transparency`] | `/v1/admin/transparency`, `/v1/admin/statements-of-reasons` |
+//! | [`webhooks`] | `/v1/admin/networks/{id}/webhooks`, `/v1/admin/webhooks/{id}`, `.../rotate-secret`, `.../deliveries`, `.../redeliver` |
 //!
 //! Every change is made in a [`crate::change::Change`]: committed together with its audit entry.
 
 pub mod audit;
+pub mod audit_verify;
 pub mod keys;
 pub mod networks;
 pub mod retention;
 pub mod tokens;
+pub mod transparency;
+pub mod webhooks;
 
 use axum::Router;
 
@@ -27,5 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(keys::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(audit_verify::router())
         .merge(retention::router())
+        .merge(webhooks::router())
+        .merge(transparency::router())
 }

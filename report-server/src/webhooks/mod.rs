@@ -1,0 +1,95 @@
+//! Webhooks: decisions reach the platform. Per-network endpoints ([`endpoints`]), a durable outbox
+//! written in the transaction of the change it reports ([`outbox`]), HMAC-SHA-256 signatures
+//! ([`signature`]) and the delivery worker ([`delivery`]: leases, retries with exponential backoff
+//! and jitter, dead letters).
+//!
+//! ```text
+//! Change::commit / intake ──▶ outbox::enqueue ──▶ webhook_events + webhook_deliveries (same tx)
+//! delivery worker (every instance) ──claim (lease)──▶ POST url (signed) ──▶ delivered | retry | dead
+//! ```
+//!
+//! Payloads carry the event id, type, network, case id, message id and time (and the action of a
+//! resolution) — never evidence or notes, and reporter identities only when the network policy's
+//! `webhook_reporter_identities` is on. See `docs/api.md` (Webhooks) and `docs/integration.md`.
+
+pub mod delivery;
+pub mod endpoints;
+pub mod outbox;
+pub mod signature;
+
+/// The event types a webhook endpoint can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum EventType {
+    /// A report opened a new case.
+    #[serde(rename = "case.created")]
+    CaseCreated,
+    /// Another reporter reported the message of an existing case.
+    #[serde(rename = "case.report_added")]
+    CaseReportAdded,
+    /// The case was assigned (or reassigned) to a moderator.
+    #[serde(rename = "case.assigned")]
+    CaseAssigned,
+    /// The case was resolved; the payload carries the action.
+    #[serde(rename = "case.resolved")]
+    CaseResolved,
+    /// The case was dismissed.
+    #[serde(rename = "case.dismissed")]
+    CaseDismissed,
+    /// A closed case was reopened.
+    #[serde(rename = "case.reopened")]
+    CaseReopened,
+    /// Retention purged the case's evidence.
+    #[serde(rename = "evidence.purged")]
+    EvidencePurged,
+}
+
+impl EventType {
+    /// Every event type.
+    pub const ALL: [EventType; 7] = [
+        Self::CaseCreated,
+        Self::CaseReportAdded,
+        Self::CaseAssigned,
+        Self::CaseResolved,
+        Self::CaseDismissed,
+        Self::CaseReopened,
+        Self::EvidencePurged,
+    ];
+
+    /// The wire (and stored) name, e.g. `case.resolved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CaseCreated => "case.created",
+            Self::CaseReportAdded => "case.report_added",
+            Self::CaseAssigned => "case.assigned",
+            Self::CaseResolved => "case.resolved",
+            Self::CaseDismissed => "case.dismissed",
+            Self::CaseReopened => "case.reopened",
+            Self::EvidencePurged => "evidence.purged",
+        }
+    }
+
+    /// Parse a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+crate::db::text_enum!(EventType);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                serde_json::json!(t.as_str())
+            );
+        }
+        assert_eq!(EventType::parse("case.deleted"), None);
+    }
+}
