@@ -58,6 +58,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0003_rate_counters.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            20,
+            Cow::Borrowed("attachments"),
+            MigrationType::Simple,
+            include_str!("../migrations/0020_attachments.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -1,10 +1,12 @@
 //! Storing a verified report (`POST /v1/reports`, after `routes::reports` parsed, rate-limited
 //! and verified it): in one transaction, the case (grouped by commitment + stamp), the distinct
-//! reporter, the report row, its sealed evidence ([`crate::evidence`]), the case's count and the
-//! rate-limit counters. A reporter reporting the same message again stores nothing new.
+//! reporter, the report row, its sealed evidence ([`crate::evidence`]), the case's count, the
+//! verified attachments ([`crate::attachments`], streamed in by the caller between
+//! [`Intake::begin`] and [`Pending::commit`]) and the rate-limit counters. A reporter reporting
+//! the same message again stores nothing new.
 
 use franking_core::frank::VerifiedReport;
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Transaction};
 
 use crate::cases::CaseState;
 use crate::error::ApiError;
@@ -12,7 +14,8 @@ use crate::evidence::NewEvidence;
 use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
-use crate::util::{b64, new_id, sha256_hex, to_i64};
+use crate::util::{new_id, sha256_hex, to_i64};
+use franking_core::util::b64_encode;
 
 /// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
 fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
@@ -26,7 +29,7 @@ fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
     let mut buf = Vec::with_capacity(commitment.len() + stamp.len());
     buf.extend_from_slice(commitment);
     buf.extend_from_slice(&stamp);
-    Ok((sha256_hex(&buf), b64(commitment), b64(&stamp)))
+    Ok((sha256_hex(&buf), b64_encode(commitment), b64_encode(&stamp)))
 }
 
 /// Where and when a verified report is stored.
@@ -55,14 +58,63 @@ pub struct Stored {
     pub report_count: i64,
 }
 
-impl Intake<'_> {
-    /// Store `verified` (see the module docs).
+/// A report being stored: the intake transaction after the case, report and evidence rows, before
+/// the rate-limit counters and the commit. Dropping it rolls everything back.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    intake: &'a Intake<'a>,
+    tx: Transaction<'static, sqlx::Any>,
+    reporter: String,
+    stored: Stored,
+    /// The new evidence row (`None` for a duplicate).
+    evidence_id: Option<String>,
+}
+
+impl Pending<'_> {
+    /// The transaction's connection.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Where attachments go: `(case_id, evidence_id)`, or `None` for a duplicate report (nothing
+    /// new is stored).
+    pub fn attachment_target(&self) -> Option<(String, String)> {
+        self.evidence_id
+            .as_ref()
+            .map(|e| (self.stored.case_id.clone(), e.clone()))
+    }
+
+    /// Record the rate-limit counters and commit.
+    pub async fn commit(mut self) -> Result<Stored, ApiError> {
+        let i = self.intake;
+        ratelimit::record(&mut self.tx, i.policy, i.network, &self.reporter, i.now).await?;
+        self.tx.commit().await?;
+        if !self.stored.duplicate {
+            tracing::debug!(case_id = %self.stored.case_id, report_id = %self.stored.report_id,
+                network = i.network, "report accepted");
+        }
+        Ok(self.stored)
+    }
+}
+
+impl<'a> Intake<'a> {
+    /// Store `verified` without attachments (see the module docs).
     pub async fn store(
-        &self,
+        &'a self,
         db: &AnyPool,
         server_key: &ServerKey,
         verified: &VerifiedReport,
     ) -> Result<Stored, ApiError> {
+        self.begin(db, server_key, verified).await?.commit().await
+    }
+
+    /// Open the intake transaction and write the case, reporter, report and evidence rows.
+    pub async fn begin(
+        &'a self,
+        db: &AnyPool,
+        server_key: &ServerKey,
+        verified: &VerifiedReport,
+    ) -> Result<Pending<'a>, ApiError> {
         let (network, category, now) = (self.network, self.category, self.now);
         let report = verified.report();
         let ctx = verified.context();
@@ -107,6 +159,7 @@ impl Intake<'_> {
         .await?
         .rows_affected()
             == 1;
+        let mut evidence_id = None;
         let (report_id, count): (String, i64) = if new_reporter {
             let report_id = new_id("rep")?;
             sqlx::query(
@@ -123,15 +176,17 @@ impl Intake<'_> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            let id = new_id("evd")?;
             NewEvidence {
-                id: &new_id("evd")?,
+                id: &id,
                 case_id: &case_id,
                 report_id: &report_id,
                 now,
                 purge_after: now.saturating_add(to_i64(self.policy.evidence_retention_ms)),
             }
-            .insert(&mut tx, server_key, report)
+            .insert(&mut tx, server_key, verified)
             .await?;
+            evidence_id = Some(id);
             let (count,): (i64,) = if new_case {
                 (1,)
             } else {
@@ -157,16 +212,17 @@ impl Intake<'_> {
             .fetch_one(&mut *tx)
             .await?
         };
-        ratelimit::record(&mut tx, self.policy, network, &report.reporter, now).await?;
-        tx.commit().await?;
-        if new_reporter {
-            tracing::debug!(%case_id, %report_id, network, "report accepted");
-        }
-        Ok(Stored {
-            case_id,
-            report_id,
-            duplicate: !new_reporter,
-            report_count: count,
+        Ok(Pending {
+            intake: self,
+            tx,
+            reporter: report.reporter.clone(),
+            stored: Stored {
+                case_id,
+                report_id,
+                duplicate: !new_reporter,
+                report_count: count,
+            },
+            evidence_id,
         })
     }
 }

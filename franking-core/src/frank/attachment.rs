@@ -621,6 +621,33 @@ pub fn sniff_raster_image(prefix: &[u8]) -> Option<RasterImage> {
     }
 }
 
+/// The usual file extension of a media type (parameters and letter case ignored), from a fixed
+/// table; `bin` for anything not in it. For naming opened or downloaded files: the media type the
+/// sender chose never reaches a file name except through this table.
+pub fn file_extension(media_type: &str) -> &'static str {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/bmp" => "bmp",
+        "image/heic" => "heic",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        _ => "bin",
+    }
+}
+
 fn check_segment_size(segment_size: u32) -> Result<(), Error> {
     if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&segment_size)
         || !segment_size.is_multiple_of(16)
@@ -677,6 +704,19 @@ fn segment_nonce(index: u64, is_final: bool) -> aead::Nonce<Aes256CtrBlake3> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn extensions_from_media_types() {
+        assert_eq!(file_extension("image/png"), "png");
+        assert_eq!(file_extension("IMAGE/JPEG"), "jpg");
+        assert_eq!(file_extension("text/plain; charset=utf-8"), "txt");
+        assert_eq!(file_extension("application/pdf"), "pdf");
+        // Unknown or hostile media types never shape the file name.
+        assert_eq!(file_extension("text/html"), "bin");
+        assert_eq!(file_extension("image/svg+xml"), "bin");
+        assert_eq!(file_extension("image/../../etc/passwd"), "bin");
+        assert_eq!(file_extension(""), "bin");
+    }
+
     use super::*;
 
     #[test]

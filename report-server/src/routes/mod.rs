@@ -5,13 +5,16 @@
 //!
 //! * `health` — `/healthz`, `/readyz`, `/metrics`
 //! * `stamp` — `/v1/stamp`, `/v1/stamp/batch` (relay tokens)
-//! * `reports` — `/v1/reports` (service tokens)
+//! * `reports` — `/v1/reports` (service tokens; JSON or multipart with attachment blobs)
 //! * `cases` — the moderation queue and workflow (moderator and admin tokens)
+//! * `attachments` — `/v1/cases/{id}/attachments/{attachment_id}` downloads (moderator and admin
+//!   tokens)
 //! * `notes` — case notes (moderator and admin tokens)
 //! * `admin` — `/v1/admin/...` (admin tokens): networks, keys, tokens, audit log, retention
 //! * `openapi` — the OpenAPI document
 
 pub mod admin;
+pub mod attachments;
 pub mod cases;
 pub mod health;
 pub mod notes;
