@@ -334,3 +334,97 @@ fn server_refusals_exit_nonzero_with_the_code() {
         list.body
     );
 }
+
+#[test]
+fn report_uploads_the_attachments_from_the_blob_dir() {
+    let server = TestServer::start(TestDb::sqlite());
+    let net = server.network(&unique("net"), None);
+    let dir = workdir("attachments");
+    let photo: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    std::fs::write(dir.join("photo.jpg"), &photo).unwrap();
+    ok(&dir, None, &["keygen", "session", "--out", "session.json"]);
+    let session = ["--session-key", "session.json", "--conversation", "c1"];
+    let mut seal = vec![
+        "seal",
+        "--text",
+        "see this",
+        "--attach",
+        "photo.jpg:image/jpeg",
+        "--blob-dir",
+        "blobs",
+        "--out",
+        "sealed.json",
+    ];
+    seal.extend(session);
+    ok(&dir, None, &seal);
+    ok(
+        &dir,
+        Some(&net.relay),
+        &[
+            "stamp",
+            "--server",
+            &server.url,
+            "--network",
+            &net.id,
+            "--sender",
+            "alice",
+            "--recipient",
+            "bob",
+            "--message-id",
+            "m1",
+            "--in",
+            "sealed.json",
+            "--out",
+            "delivered.json",
+        ],
+    );
+    let mut open = vec![
+        "open",
+        "--me",
+        "bob",
+        "--in",
+        "delivered.json",
+        "--out",
+        "opened.json",
+    ];
+    open.extend(session);
+    ok(&dir, None, &open);
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "--server",
+            &server.url,
+            "--reporter",
+            "bob",
+            "--in",
+            "opened.json",
+        ];
+        args.extend_from_slice(extra);
+        run(&dir, Some(&net.service), &args)
+    };
+    // Without the blobs the server refuses the report whole.
+    let out = report(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[attachment_missing]"), "{err}");
+    // With --blob-dir the blob is uploaded, verified and downloadable byte for byte.
+    let out = report(&["--blob-dir", "blobs"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = server.get(
+        &format!("/v1/cases/{}", receipt["case_id"].as_str().unwrap()),
+        &net.moderator,
+    );
+    let att = &case.body["evidence"][0]["content"]["message"]["attachments"][0];
+    assert_eq!(att["status"], "verified", "{}", case.body);
+    let dl = server.get_raw(att["download"].as_str().unwrap(), &net.moderator, &[]);
+    assert_eq!(dl.status, 200);
+    assert!(dl.body == photo);
+    assert_eq!(dl.header("content-type"), "image/jpeg");
+}
