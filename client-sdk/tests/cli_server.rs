@@ -54,12 +54,14 @@ fn fails(dir: &Path, token: Option<&str>, args: &[&str], code: i32) -> String {
     err
 }
 
-/// keygen + seal + `stamp --server` (relay token from the environment) + open, in `dir`.
-fn stamp_and_open(dir: &Path, server: &TestServer, net: &Network, text: &str) {
+/// keygen + seal (with `seal_args`, e.g. attachments) + `stamp --server` (relay token from the
+/// environment) + open, in `dir`.
+fn stamp_and_open(dir: &Path, server: &TestServer, net: &Network, text: &str, seal_args: &[&str]) {
     ok(dir, None, &["keygen", "session", "--out", "session.json"]);
     let session = ["--session-key", "session.json", "--conversation", "c1"];
     let mut seal = vec!["seal", "--text", text, "--out", "sealed.json"];
     seal.extend(session);
+    seal.extend_from_slice(seal_args);
     ok(dir, None, &seal);
     let stamp = [
         "stamp",
@@ -104,7 +106,7 @@ fn stamp_and_report_through_the_server() {
     let net = server.network(&unique("net"), None);
     let dir = workdir("flow");
     let text = "an abusive message, reported from the command line";
-    stamp_and_open(&dir, &server, &net, text);
+    stamp_and_open(&dir, &server, &net, text, &[]);
 
     // The token on the command line works too (the environment is preferred).
     let receipt = ok(
@@ -169,7 +171,7 @@ fn server_refusals_exit_nonzero_with_the_code() {
     let net = server.network(&unique("net"), None);
     let other = server.network(&unique("other"), None);
     let dir = workdir("refusals");
-    stamp_and_open(&dir, &server, &net, "hello bob");
+    stamp_and_open(&dir, &server, &net, "hello bob", &[]);
     let report = |token: &str, input: &str| {
         run(
             &dir,
@@ -344,53 +346,13 @@ fn report_uploads_the_attachments_from_the_blob_dir() {
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
     std::fs::write(dir.join("photo.jpg"), &photo).unwrap();
-    ok(&dir, None, &["keygen", "session", "--out", "session.json"]);
-    let session = ["--session-key", "session.json", "--conversation", "c1"];
-    let mut seal = vec![
-        "seal",
-        "--text",
-        "see this",
-        "--attach",
-        "photo.jpg:image/jpeg",
-        "--blob-dir",
-        "blobs",
-        "--out",
-        "sealed.json",
-    ];
-    seal.extend(session);
-    ok(&dir, None, &seal);
-    ok(
+    stamp_and_open(
         &dir,
-        Some(&net.relay),
-        &[
-            "stamp",
-            "--server",
-            &server.url,
-            "--network",
-            &net.id,
-            "--sender",
-            "alice",
-            "--recipient",
-            "bob",
-            "--message-id",
-            "m1",
-            "--in",
-            "sealed.json",
-            "--out",
-            "delivered.json",
-        ],
+        &server,
+        &net,
+        "see this",
+        &["--attach", "photo.jpg:image/jpeg", "--blob-dir", "blobs"],
     );
-    let mut open = vec![
-        "open",
-        "--me",
-        "bob",
-        "--in",
-        "delivered.json",
-        "--out",
-        "opened.json",
-    ];
-    open.extend(session);
-    ok(&dir, None, &open);
     let report = |extra: &[&str]| {
         let mut args = vec![
             "report",

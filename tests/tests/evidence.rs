@@ -412,7 +412,7 @@ fn bad_blobs_refuse_the_whole_report_and_store_nothing() {
         // lengths before any blob byte is read).
         set_policy(&server, &net, |p| p["max_attachment_bytes"] = json!(4_999));
         assert_eq!(
-            refused(submit(&server, &net, &report, &[blob.clone()])),
+            refused(submit(&server, &net, &report, std::slice::from_ref(&blob))),
             (413, "attachment_over_limit".into())
         );
         set_policy(&server, &net, |p| {
@@ -420,7 +420,7 @@ fn bad_blobs_refuse_the_whole_report_and_store_nothing() {
             p["max_report_attachment_bytes"] = json!(4_999);
         });
         assert_eq!(
-            refused(submit(&server, &net, &report, &[blob.clone()])),
+            refused(submit(&server, &net, &report, std::slice::from_ref(&blob))),
             (413, "report_attachments_over_limit".into())
         );
         set_policy(&server, &net, |p| {
@@ -430,7 +430,7 @@ fn bad_blobs_refuse_the_whole_report_and_store_nothing() {
         let mut twice = report.clone();
         twice.earlier = vec![report.message.clone()];
         assert_eq!(
-            refused(submit(&server, &net, &twice, &[blob.clone()])),
+            refused(submit(&server, &net, &twice, std::slice::from_ref(&blob))),
             (422, "duplicate_message".into()),
             "{backend}"
         );

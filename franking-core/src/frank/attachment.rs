@@ -621,17 +621,29 @@ pub fn sniff_raster_image(prefix: &[u8]) -> Option<RasterImage> {
     }
 }
 
-/// The usual file extension of a media type (parameters and letter case ignored), from a fixed
-/// table; `bin` for anything not in it. For naming opened or downloaded files: the media type the
-/// sender chose never reaches a file name except through this table.
-pub fn file_extension(media_type: &str) -> &'static str {
-    let essence = media_type
+/// A media type without parameters, trimmed and in lower case (`Image/PNG; x=y` → `image/png`).
+fn media_type_essence(media_type: &str) -> String {
+    media_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+        .to_ascii_lowercase()
+}
+
+/// Whether a file may be shown inline (e.g. by a moderation console), and as which image format:
+/// `Some` only when `prefix` (its first bytes, at least [`SNIFF_LEN`] for WebP) is a raster image
+/// by its magic bytes ([`sniff_raster_image`]) **and** `media_type` declares that very format
+/// (parameters and letter case ignored). HTML, SVG, scripts and anything mislabelled: `None`.
+pub fn inline_image(media_type: &str, prefix: &[u8]) -> Option<RasterImage> {
+    sniff_raster_image(prefix).filter(|image| image.media_type() == media_type_essence(media_type))
+}
+
+/// The usual file extension of a media type (parameters and letter case ignored), from a fixed
+/// table; `bin` for anything not in it. For naming opened or downloaded files: the media type the
+/// sender chose never reaches a file name except through this table.
+pub fn file_extension(media_type: &str) -> &'static str {
+    match media_type_essence(media_type).as_str() {
         "image/png" => "png",
         "image/jpeg" | "image/jpg" => "jpg",
         "image/gif" => "gif",
@@ -704,6 +716,22 @@ fn segment_nonce(index: u64, is_final: bool) -> aead::Nonce<Aes256CtrBlake3> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inline_only_for_matching_raster_images() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\0rest";
+        assert_eq!(inline_image("image/png", png), Some(RasterImage::Png));
+        assert_eq!(inline_image("IMAGE/PNG; x=y", png), Some(RasterImage::Png));
+        assert_eq!(inline_image("image/jpeg", png), None);
+        assert_eq!(inline_image("text/html", png), None);
+        assert_eq!(inline_image("image/svg+xml", b"<svg xmlns=..."), None);
+        assert_eq!(inline_image("image/png", b"<html><script>"), None);
+        assert_eq!(
+            inline_image("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]),
+            Some(RasterImage::Jpeg)
+        );
+        assert_eq!(inline_image("image/png", b""), None);
+    }
+
     #[test]
     fn extensions_from_media_types() {
         assert_eq!(file_extension("image/png"), "png");

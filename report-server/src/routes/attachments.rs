@@ -12,10 +12,10 @@
 //! `Content-Type` = the committed media type, `X-Content-Type-Options: nosniff`,
 //! `Content-Security-Policy: sandbox; default-src 'none'`, `Cache-Control: private, no-store`, and
 //! `Content-Disposition: attachment; filename="attachment-INDEX.EXT"` — `inline` only for a raster
-//! image (PNG, JPEG, GIF, WebP) whose magic bytes ([`sniff_raster_image`]) match its declared media
-//! type, so HTML, SVG and scripts are never shown inline. A single `Range: bytes=...` is honoured
-//! (206 with `Content-Range`; 416 `range_not_satisfiable` outside the file); other or malformed
-//! ranges get the whole file (200).
+//! image (PNG, JPEG, GIF, WebP) whose magic bytes match its declared media type
+//! ([`inline_image`]), so HTML, SVG and scripts are never shown inline. A single
+//! `Range: bytes=...` is honoured (206 with `Content-Range`; 416 `range_not_satisfiable` outside
+//! the file); other or malformed ranges get the whole file (200).
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use franking_core::frank::attachment::{SNIFF_LEN, file_extension, sniff_raster_image};
+use franking_core::frank::attachment::{file_extension, inline_image};
 use sqlx::AnyPool;
 
 use crate::attachments::{self, StoredAttachment};
@@ -114,19 +114,6 @@ pub fn parse_range(
     }
 }
 
-/// Whether a file may be shown inline: only a raster image whose magic bytes match its declared
-/// media type (parameters and letter case ignored).
-pub fn may_show_inline(media_type: &str, prefix: &[u8]) -> bool {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    sniff_raster_image(&prefix[..prefix.len().min(SNIFF_LEN)])
-        .is_some_and(|image| image.media_type() == essence)
-}
-
 fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(s).map_err(|_| ApiError::Internal("header value".into()))
 }
@@ -147,7 +134,7 @@ async fn download(
     // The first chunk authenticates the row's metadata (media type, length, ...) and holds the
     // magic bytes.
     let first = attachments::read_chunk(&state.db, &state.server_key, &a, 0).await?;
-    let disposition = if may_show_inline(&a.media_type, &first) {
+    let disposition = if inline_image(&a.media_type, &first).is_some() {
         "inline"
     } else {
         "attachment"
@@ -284,18 +271,5 @@ mod tests {
         ] {
             assert_eq!(range(v, 10), Ok(None), "{v}");
         }
-    }
-
-    #[test]
-    fn inline_only_for_matching_raster_images() {
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\0rest";
-        assert!(may_show_inline("image/png", png));
-        assert!(may_show_inline("IMAGE/PNG; x=y", png));
-        assert!(!may_show_inline("image/jpeg", png));
-        assert!(!may_show_inline("text/html", png));
-        assert!(!may_show_inline("image/svg+xml", b"<svg xmlns=..."));
-        assert!(!may_show_inline("image/png", b"<html><script>"));
-        assert!(may_show_inline("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]));
-        assert!(!may_show_inline("image/png", b""));
     }
 }
