@@ -349,3 +349,53 @@ pub async fn purge_case(
     .await?
     .rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn row(id: &str) -> StoredAttachment {
+        StoredAttachment {
+            id: id.into(),
+            case_id: "case_1".into(),
+            evidence_id: "evd_1".into(),
+            idx: 0,
+            media_type: "image/png".into(),
+            length: 10,
+            commitment: "Y29t".into(),
+            chunk_len: CHUNK_LEN as i64,
+            chunk_count: 2,
+            purged_at: None,
+        }
+    }
+
+    /// A chunk opens only in its own place: attachment, position, final flag and metadata.
+    #[test]
+    fn chunks_are_bound_to_their_place() {
+        let key = ServerKey::generate().unwrap();
+        let a = row("att_1");
+        let sealed = seal::seal(&key, SEAL_PURPOSE, &chunk_context(&a, 0, false), b"data").unwrap();
+        let open = |r: &StoredAttachment, seq, fin| {
+            seal::open(&key, SEAL_PURPOSE, &chunk_context(r, seq, fin), &sealed)
+        };
+        assert_eq!(&*open(&a, 0, false).unwrap(), b"data");
+        assert!(open(&a, 1, false).is_err());
+        assert!(open(&a, 0, true).is_err());
+        assert!(open(&row("att_2"), 0, false).is_err());
+        let mut relabelled = row("att_1");
+        relabelled.media_type = "text/html".into();
+        assert!(open(&relabelled, 0, false).is_err());
+        let mut other_case = row("att_1");
+        other_case.case_id = "case_2".into();
+        assert!(open(&other_case, 0, false).is_err());
+    }
+
+    #[test]
+    fn chunk_counts() {
+        assert_eq!(chunk_count(0), 1);
+        assert_eq!(chunk_count(1), 1);
+        assert_eq!(chunk_count(CHUNK_LEN as u64), 1);
+        assert_eq!(chunk_count(CHUNK_LEN as u64 + 1), 2);
+    }
+}
