@@ -8,6 +8,12 @@
 //!   platform backend, which authenticated the reporting user, asserts `reporter` and submits the
 //!   report the recipient built. The server verifies it completely and answers with a
 //!   [`ReportReceipt`] (case id, verdict) or refuses it with a machine-readable code.
+//! * [`ServerClient::submit_report_with_attachments`] — the same as a streaming
+//!   `multipart/form-data` upload with the reported message's attachment blobs (as the recipient
+//!   received them), read from any [`Read`]ers in content order; the server verifies each blob
+//!   against the verified reference and refuses the whole report if one fails (e.g.
+//!   `attachment_tag_invalid`, `attachment_missing`). A message with attachments must be reported
+//!   this way.
 //!
 //! Refusals by the server become [`Error::Server`] with the HTTP status and the server's stable
 //! error `code` (e.g. `commitment_mismatch`, `reporter_not_recipient`, `outside_window`,
@@ -33,6 +39,7 @@
 //! # Ok::<(), client_sdk::Error>(())
 //! ```
 
+use std::io::{Cursor, Read};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -166,6 +173,66 @@ impl ServerClient {
             .map_err(|e| Error::Http(format!("unexpected report response: {e}")))
     }
 
+    /// Like [`submit_report`](Self::submit_report), uploading the reported message's attachment
+    /// blobs too: `blobs` yields one reader per attachment of the message, in content order. The
+    /// body is streamed (`multipart/form-data`, chunked): memory stays bounded whatever the blob
+    /// sizes. Large uploads may need a longer timeout ([`with_timeout`](Self::with_timeout)).
+    pub fn submit_report_with_attachments<'a, R: Read + 'a>(
+        &self,
+        reporter: &str,
+        category: Option<&str>,
+        report: &Report,
+        blobs: impl IntoIterator<Item = R>,
+    ) -> Result<ReportReceipt> {
+        let mut submission = json!({ "reporter": reporter, "report": to_value(report)? });
+        if let Some(c) = category {
+            submission["category"] = json!(c);
+        }
+        let boundary = format!(
+            "franking-{}",
+            hex::encode(*franking_core::util::random_array::<16>()?)
+        );
+        let mut head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n\
+             Content-Type: application/json\r\n\r\n"
+        )
+        .into_bytes();
+        serde_json::to_writer(&mut head, &submission).map_err(|e| Error::Malformed {
+            what: "request body",
+            reason: e.to_string(),
+        })?;
+        head.extend_from_slice(b"\r\n");
+        let mut body: Box<dyn Read + 'a> = Box::new(Cursor::new(head));
+        for (index, blob) in blobs.into_iter().enumerate() {
+            let part = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; \
+                 filename=\"{index}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            );
+            body = Box::new(
+                body.chain(Cursor::new(part.into_bytes()))
+                    .chain(blob)
+                    .chain(Cursor::new(b"\r\n".to_vec())),
+            );
+        }
+        let mut body = body.chain(Cursor::new(format!("--{boundary}--\r\n").into_bytes()));
+        let url = format!("{}/v1/reports", self.base);
+        let auth = Zeroizing::new(format!("Bearer {}", &*self.token));
+        let resp = self
+            .agent
+            .post(&url)
+            .header("authorization", auth.as_str())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("accept", "application/json")
+            .send(ureq::SendBody::from_reader(&mut body))
+            .map_err(|e| Error::Http(format!("POST {url}: {e}")))?;
+        let answer = answer(&url, resp)?;
+        serde_json::from_value(answer)
+            .map_err(|e| Error::Http(format!("unexpected report response: {e}")))
+    }
+
     /// POST `body` as JSON to `path`; a 2xx answer's JSON, or [`Error::Server`] for any other
     /// status.
     fn post(&self, path: &str, body: &Value) -> Result<Value> {
@@ -175,7 +242,7 @@ impl ServerClient {
         })?;
         let url = format!("{}{path}", self.base);
         let auth = Zeroizing::new(format!("Bearer {}", &*self.token));
-        let mut resp = self
+        let resp = self
             .agent
             .post(&url)
             .header("authorization", auth.as_str())
@@ -183,32 +250,37 @@ impl ServerClient {
             .header("accept", "application/json")
             .send(&bytes[..])
             .map_err(|e| Error::Http(format!("POST {url}: {e}")))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_string()
-            .map_err(|e| Error::Http(format!("POST {url}: reading the response: {e}")))?;
-        let json: Option<Value> = serde_json::from_str(&text).ok();
-        if (200..300).contains(&status) {
-            return json.ok_or_else(|| {
-                Error::Http(format!("POST {url}: status {status} without a JSON body"))
-            });
-        }
-        let error = json.as_ref().and_then(|v| v.get("error"));
-        let field = |name: &str| {
-            error
-                .and_then(|e| e.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        Err(Error::Server {
-            status,
-            code: field("code").unwrap_or_else(|| format!("http_{status}")),
-            message: field("message").unwrap_or_else(|| truncate(&text, 200)),
-        })
+        answer(&url, resp)
     }
+}
+
+/// A 2xx answer's JSON, or [`Error::Server`] with the server's code for any other status.
+fn answer(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<Value> {
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_string()
+        .map_err(|e| Error::Http(format!("POST {url}: reading the response: {e}")))?;
+    let json: Option<Value> = serde_json::from_str(&text).ok();
+    if (200..300).contains(&status) {
+        return json.ok_or_else(|| {
+            Error::Http(format!("POST {url}: status {status} without a JSON body"))
+        });
+    }
+    let error = json.as_ref().and_then(|v| v.get("error"));
+    let field = |name: &str| {
+        error
+            .and_then(|e| e.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Err(Error::Server {
+        status,
+        code: field("code").unwrap_or_else(|| format!("http_{status}")),
+        message: field("message").unwrap_or_else(|| truncate(&text, 200)),
+    })
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {

@@ -259,7 +259,7 @@ fn refusals_exit_non_zero() {
     std::fs::write(&blob, &bytes).unwrap();
     let mut args = open_args.to_vec();
     args.extend(["--blob-dir", "blobs", "--attachments-out", "shown"]);
-    fails_with(&dir, &args, Some(&stamped), "attachment_segment");
+    fails_with(&dir, &args, Some(&stamped), "attachment_tag_invalid");
     assert_eq!(std::fs::read_dir(dir.join("shown")).unwrap().count(), 0);
     bytes[last] ^= 1;
     std::fs::write(&blob, &bytes).unwrap();
@@ -341,7 +341,7 @@ fn refusals_exit_non_zero() {
             "report.json",
         ],
         None,
-        "attachment_segment",
+        "attachment_tag_invalid",
     );
     assert_eq!(std::fs::read_dir(dir.join("verified")).unwrap().count(), 0);
 
@@ -642,4 +642,121 @@ fn failed_seal_leaves_nothing_behind() {
         "invalid_key",
     );
     assert!(!dir.join("sealed.json").exists());
+}
+
+/// Seal `text` in conversation c1, stamp it from `sender` to `recipient` at `ts` with id `id`, and
+/// open it as `recipient` into `{id}.opened.json`.
+fn message(dir: &Path, text: &str, sender: &str, recipient: &str, ts: &str, id: &str) {
+    let session = ["--session-key", "session.json", "--conversation", "c1"];
+    let mut seal = vec!["seal", "--text", text];
+    seal.extend(session);
+    let sealed = ok(dir, &seal, None);
+    let stamped = ok(
+        dir,
+        &[
+            "stamp",
+            "--platform-key",
+            "platform.json",
+            "--network",
+            "example.net",
+            "--sender",
+            sender,
+            "--recipient",
+            recipient,
+            "--timestamp-ms",
+            ts,
+            "--message-id",
+            id,
+        ],
+        Some(&sealed),
+    );
+    let out = format!("{id}.opened.json");
+    let mut open = vec!["open", "--me", recipient, "--out", &out];
+    open.extend(session);
+    ok(dir, &open, Some(&stamped));
+}
+
+#[test]
+fn verify_lists_earlier_messages_in_order_with_the_reporters_own_flagged() {
+    let dir = workdir("earlier-order");
+    setup(&dir);
+    message(
+        &dir,
+        "first from alice",
+        "alice",
+        "bob",
+        "1749999997000",
+        "e1",
+    );
+    message(
+        &dir,
+        "bob's own threat",
+        "bob",
+        "alice",
+        "1749999998000",
+        "e2",
+    );
+    message(
+        &dir,
+        "second from alice",
+        "alice",
+        "bob",
+        "1749999999000",
+        "e3",
+    );
+    message(&dir, "the reported one", "alice", "bob", T, "m2");
+    // Earlier messages given out of order.
+    let report = ok(
+        &dir,
+        &[
+            "report",
+            "--reporter",
+            "bob",
+            "--reason",
+            "harassment",
+            "--in",
+            "m2.opened.json",
+            "--earlier",
+            "e3.opened.json",
+            "--earlier",
+            "e1.opened.json",
+            "--earlier",
+            "e2.opened.json",
+        ],
+        None,
+    );
+    let verdict = json(&ok(
+        &dir,
+        &[
+            "verify",
+            "--platform-key",
+            "platform.json",
+            "--now-ms",
+            LATER,
+        ],
+        Some(&report),
+    ));
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    let earlier: Vec<(String, String, bool, usize)> = verdict["earlier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["text"].as_str().unwrap().to_owned(),
+                m["sender"].as_str().unwrap().to_owned(),
+                m["sent_by_reporter"].as_bool().unwrap(),
+                m["position"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(
+        earlier,
+        [
+            ("first from alice".to_owned(), "alice".to_owned(), false, 1),
+            ("bob's own threat".to_owned(), "bob".to_owned(), true, 2),
+            ("second from alice".to_owned(), "alice".to_owned(), false, 0),
+        ]
+    );
+    assert_eq!(verdict["earlier"][0]["timestamp_ms"], 1_749_999_997_000u64);
 }

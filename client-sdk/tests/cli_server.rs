@@ -54,12 +54,14 @@ fn fails(dir: &Path, token: Option<&str>, args: &[&str], code: i32) -> String {
     err
 }
 
-/// keygen + seal + `stamp --server` (relay token from the environment) + open, in `dir`.
-fn stamp_and_open(dir: &Path, server: &TestServer, net: &Network, text: &str) {
+/// keygen + seal (with `seal_args`, e.g. attachments) + `stamp --server` (relay token from the
+/// environment) + open, in `dir`.
+fn stamp_and_open(dir: &Path, server: &TestServer, net: &Network, text: &str, seal_args: &[&str]) {
     ok(dir, None, &["keygen", "session", "--out", "session.json"]);
     let session = ["--session-key", "session.json", "--conversation", "c1"];
     let mut seal = vec!["seal", "--text", text, "--out", "sealed.json"];
     seal.extend(session);
+    seal.extend_from_slice(seal_args);
     ok(dir, None, &seal);
     let stamp = [
         "stamp",
@@ -104,7 +106,7 @@ fn stamp_and_report_through_the_server() {
     let net = server.network(&unique("net"), None);
     let dir = workdir("flow");
     let text = "an abusive message, reported from the command line";
-    stamp_and_open(&dir, &server, &net, text);
+    stamp_and_open(&dir, &server, &net, text, &[]);
 
     // The token on the command line works too (the environment is preferred).
     let receipt = ok(
@@ -157,13 +159,10 @@ fn stamp_and_report_through_the_server() {
     assert_eq!(case.status, 200, "{}", case.body);
     let evidence = &case.body["evidence"][0]["content"];
     assert_eq!(evidence["reporter"], "bob");
-    let plaintext = URL_SAFE_NO_PAD
-        .decode(evidence["message"]["plaintext_b64"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(
-        client_sdk::MessageContent::decode(&plaintext).unwrap().text,
-        text
-    );
+    assert_eq!(evidence["message"]["format"], "content");
+    assert_eq!(evidence["message"]["text"], text);
+    // The raw content encoding (it would carry attachment keys) is not shown.
+    assert!(evidence["message"]["plaintext_b64"].is_null());
 }
 
 #[test]
@@ -172,7 +171,7 @@ fn server_refusals_exit_nonzero_with_the_code() {
     let net = server.network(&unique("net"), None);
     let other = server.network(&unique("other"), None);
     let dir = workdir("refusals");
-    stamp_and_open(&dir, &server, &net, "hello bob");
+    stamp_and_open(&dir, &server, &net, "hello bob", &[]);
     let report = |token: &str, input: &str| {
         run(
             &dir,
@@ -336,4 +335,58 @@ fn server_refusals_exit_nonzero_with_the_code() {
         "{}",
         list.body
     );
+}
+
+#[test]
+fn report_uploads_the_attachments_from_the_blob_dir() {
+    let server = TestServer::start(TestDb::sqlite());
+    let net = server.network(&unique("net"), None);
+    let dir = workdir("attachments");
+    let photo: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    std::fs::write(dir.join("photo.jpg"), &photo).unwrap();
+    stamp_and_open(
+        &dir,
+        &server,
+        &net,
+        "see this",
+        &["--attach", "photo.jpg:image/jpeg", "--blob-dir", "blobs"],
+    );
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "--server",
+            &server.url,
+            "--reporter",
+            "bob",
+            "--in",
+            "opened.json",
+        ];
+        args.extend_from_slice(extra);
+        run(&dir, Some(&net.service), &args)
+    };
+    // Without the blobs the server refuses the report whole.
+    let out = report(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[attachment_missing]"), "{err}");
+    // With --blob-dir the blob is uploaded, verified and downloadable byte for byte.
+    let out = report(&["--blob-dir", "blobs"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = server.get(
+        &format!("/v1/cases/{}", receipt["case_id"].as_str().unwrap()),
+        &net.moderator,
+    );
+    let att = &case.body["evidence"][0]["content"]["message"]["attachments"][0];
+    assert_eq!(att["status"], "verified", "{}", case.body);
+    let dl = server.get_raw(att["download"].as_str().unwrap(), &net.moderator, &[]);
+    assert_eq!(dl.status, 200);
+    assert!(dl.body == photo);
+    assert_eq!(dl.header("content-type"), "image/jpeg");
 }

@@ -29,7 +29,8 @@ use zeroize::Zeroizing;
 use crate::cache::TtlMap;
 use crate::db::text_enum;
 use crate::error::ApiError;
-use crate::util::{b64, now_ms, random_bytes, sha256_hex};
+use crate::util::{now_ms, random_bytes, sha256_hex};
+use franking_core::util::b64_encode;
 
 /// A token role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -89,7 +90,7 @@ impl core::fmt::Debug for NewToken {
 /// Generate a token (32 random bytes, base64url).
 pub fn generate_token() -> Result<NewToken, ApiError> {
     let raw = Zeroizing::new(random_bytes::<32>()?);
-    let secret = Zeroizing::new(b64(&*raw));
+    let secret = Zeroizing::new(b64_encode(&*raw));
     let hash = sha256_hex(secret.as_bytes());
     Ok(NewToken { secret, hash })
 }

@@ -62,6 +62,15 @@ pub struct Cli {
     #[arg(long, env = "FRANKING_REQUEST_TIMEOUT_SECS", value_name = "SECS")]
     pub request_timeout_secs: Option<u64>,
 
+    /// Largest multipart report upload (report and attachment blobs) in bytes, whatever the
+    /// network policies allow [default: 1073741824].
+    #[arg(long, env = "FRANKING_MAX_UPLOAD_BYTES", value_name = "BYTES")]
+    pub max_upload_bytes: Option<u64>,
+
+    /// Timeout of a multipart report upload in seconds [default: 600].
+    #[arg(long, env = "FRANKING_UPLOAD_TIMEOUT_SECS", value_name = "SECS")]
+    pub upload_timeout_secs: Option<u64>,
+
     /// Most items in one batch stamp request [default: 1000].
     #[arg(long, env = "FRANKING_MAX_BATCH", value_name = "N")]
     pub max_batch: Option<usize>,
@@ -310,6 +319,15 @@ impl Cli {
                 self.request_timeout_secs
                     .or(from_file(&file, "FRANKING_REQUEST_TIMEOUT_SECS")?)
                     .unwrap_or(d.request_timeout.as_secs()),
+            ),
+            max_upload_bytes: self
+                .max_upload_bytes
+                .or(from_file(&file, "FRANKING_MAX_UPLOAD_BYTES")?)
+                .unwrap_or(d.max_upload_bytes),
+            upload_timeout: Duration::from_secs(
+                self.upload_timeout_secs
+                    .or(from_file(&file, "FRANKING_UPLOAD_TIMEOUT_SECS")?)
+                    .unwrap_or(d.upload_timeout.as_secs()),
             ),
             max_batch: self
                 .max_batch

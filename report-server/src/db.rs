@@ -86,6 +86,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0012_transparency.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            20,
+            Cow::Borrowed("attachments"),
+            MigrationType::Simple,
+            include_str!("../migrations/0020_attachments.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

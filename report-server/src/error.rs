@@ -57,6 +57,24 @@ pub enum ApiError {
     /// The request body exceeds the configured limit (413, `payload_too_large`).
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Content over a network policy's size limit (413), e.g. `attachment_over_limit`.
+    #[error("{message}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// A `Range` request outside the resource (416, `range_not_satisfiable`, with
+    /// `Content-Range: bytes */LENGTH`).
+    #[error("range not satisfiable (length {length})")]
+    RangeNotSatisfiable {
+        /// The resource's length in bytes.
+        length: u64,
+    },
+    /// The request took longer than its timeout (408, `timeout`).
+    #[error("request timed out")]
+    Timeout,
     /// Too many requests in the sliding window (429, `rate_limited`).
     #[error("rate limit exceeded ({scope})")]
     RateLimited {
@@ -131,6 +149,7 @@ impl ApiError {
         let message = e.to_string();
         match e {
             E::Malformed { .. }
+            | E::MalformedJson { .. }
             | E::InvalidLength { .. }
             | E::UnsupportedVersion(_)
             | E::UnsupportedSuite(_)
@@ -176,7 +195,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_)
@@ -195,11 +216,14 @@ impl ApiError {
             ApiError::BadRequest { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooLarge { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            ApiError::Timeout => "timeout",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Database(_)
@@ -236,6 +260,11 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let ApiError::RangeNotSatisfiable { length } = self
+            && let Ok(v) = HeaderValue::from_str(&format!("bytes */{length}"))
+        {
+            resp.headers_mut().insert(header::CONTENT_RANGE, v);
         }
         resp
     }

@@ -1,19 +1,30 @@
 //! Evidence: the verified report content of each accepted report, sealed with the server key
 //! ([`crate::seal`]) under purpose [`SEAL_PURPOSE`] and bound to its row by [`seal_context`]; and
-//! its moderator view (decrypted; the franking key itself is never shown).
+//! its moderator view (decrypted).
+//!
+//! What is sealed is the verified report with its earlier messages in conversation order
+//! ([`VerifiedReport::earlier_in_order`]). The view decodes each message's plaintext with
+//! franking-core's one content format ([`MessageContent::decode_if_content`]): text as a JSON
+//! string and attachments as metadata and download links; other plaintexts are shown as bytes (and
+//! as text when they are UTF-8). Franking keys, attachment keys and the raw content encoding are
+//! never shown.
 //!
 //! Retention purges blank the sealed column ([`crate::retention`]); a purged row still shows that
 //! evidence existed, for which report, and when it was purged.
 
-use franking_core::frank::{Commitment, Context, Report, ReportedMessage, Stamp, Suite};
+use franking_core::frank::content::MessageContent;
+use franking_core::frank::{
+    Commitment, Context, Report, ReportedMessage, Stamp, Suite, VerifiedReport,
+};
+use franking_core::util::b64_encode;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
+use crate::attachments::{self, StoredAttachment};
 use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
-use crate::util::b64;
 
 /// `seal` purpose label for evidence blobs.
 pub const SEAL_PURPOSE: &str = "evidence";
@@ -43,15 +54,26 @@ pub struct NewEvidence<'a> {
 }
 
 impl NewEvidence<'_> {
-    /// Seal `report` and insert the row (inside the caller's transaction).
+    /// Seal the verified report (earlier messages in conversation order) and insert the row
+    /// (inside the caller's transaction).
     pub async fn insert(
         &self,
         conn: &mut AnyConnection,
         key: &ServerKey,
-        report: &Report,
+        verified: &VerifiedReport,
     ) -> Result<(), ApiError> {
+        let report = verified.report();
+        let ordered = Report {
+            message: report.message.clone(),
+            reporter: report.reporter.clone(),
+            reason: report.reason.clone(),
+            earlier: verified
+                .earlier_in_order()
+                .map(|m| m.message.clone())
+                .collect(),
+        };
         let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(report)
+            serde_json::to_vec(&ordered)
                 .map_err(|e| ApiError::Internal(format!("evidence encoding: {e}")))?,
         );
         let sealed = seal::seal(
@@ -106,7 +128,8 @@ pub struct EvidenceView {
 /// The decrypted content of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceContent {
-    /// Earlier messages of the conversation included in the report.
+    /// Earlier messages of the conversation included in the report, in conversation order (by
+    /// verified timestamp; ties in the order the report listed them).
     pub earlier: Vec<MessageView>,
     /// The reported message.
     pub message: MessageView,
@@ -116,41 +139,146 @@ pub struct EvidenceContent {
     pub reporter: String,
 }
 
-/// One reported message (its franking key is not shown).
+/// How a message's plaintext is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentFormat {
+    /// franking-core's message content (text and attachments).
+    Content,
+    /// Any other plaintext (a platform's own format): shown as bytes.
+    Bytes,
+}
+
+/// One verified message (its franking key, attachment keys and raw content encoding are not
+/// shown).
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
     /// The associated data, base64url.
     pub associated_data_b64: String,
+    /// The attachments the message references (none for format `bytes`).
+    pub attachments: Vec<AttachmentView>,
     /// The commitment.
     pub commitment: Commitment,
-    /// The platform context.
+    /// The verified platform context: network, sender, recipients, room, timestamp, message id.
     pub context: Context,
-    /// The plaintext, base64url.
-    pub plaintext_b64: String,
-    /// The plaintext as text, when it is UTF-8.
-    pub plaintext_utf8: Option<String>,
+    /// `content` or `bytes`.
+    pub format: ContentFormat,
+    /// The plaintext, base64url: only for format `bytes`.
+    pub plaintext_b64: Option<String>,
+    /// Whether the reporter sent this message (never true for the reported message).
+    pub sent_by_reporter: bool,
     /// The platform's stamp.
     pub stamp: Stamp,
     /// The AEAD suite.
     pub suite: Suite,
+    /// The text: the content's text, or for format `bytes` the plaintext when it is UTF-8.
+    pub text: Option<String>,
 }
 
-impl From<&ReportedMessage> for MessageView {
-    fn from(m: &ReportedMessage) -> Self {
-        Self {
-            associated_data_b64: b64(&m.associated_data),
-            commitment: m.commitment,
-            context: m.context.clone(),
-            plaintext_b64: b64(&m.plaintext),
-            plaintext_utf8: std::str::from_utf8(&m.plaintext).ok().map(str::to_owned),
-            stamp: m.stamp.clone(),
-            suite: m.suite,
-        }
+/// Whether an attachment's verified plaintext is available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentStatus {
+    /// Uploaded with the report, verified against its reference and stored: downloadable.
+    Verified,
+    /// Was verified and stored; retention has purged it.
+    Purged,
+    /// Not uploaded (attachments of earlier messages): only the committed metadata is known.
+    NotSubmitted,
+}
+
+/// One attachment of a message: the committed metadata and, when stored, its download path.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentView {
+    /// The whole-file commitment, base64url.
+    pub commitment: String,
+    /// `/v1/cases/{case_id}/attachments/{id}` while `status` is `verified`, else `null`.
+    pub download: Option<String>,
+    /// The stored attachment's id (`null` when not submitted).
+    pub id: Option<String>,
+    /// Position in the message's content.
+    pub index: usize,
+    /// Length in bytes.
+    pub length: u64,
+    /// Media type as declared by the sender (and committed).
+    pub media_type: String,
+    /// `verified`, `purged` or `not_submitted`.
+    pub status: AttachmentStatus,
+}
+
+/// Show `m` (`stored`: the attachment rows of this message, for the reported message).
+fn message_view(
+    m: &ReportedMessage,
+    reporter: &str,
+    case_id: &str,
+    stored: &[&StoredAttachment],
+) -> MessageView {
+    let (format, text, plaintext_b64, attachments) =
+        match MessageContent::decode_if_content(&m.plaintext) {
+            Ok(Some(content)) => {
+                let attachments = content
+                    .attachments
+                    .iter()
+                    .enumerate()
+                    .map(|(index, r)| {
+                        let row = stored
+                            .iter()
+                            .find(|a| usize::try_from(a.idx).ok() == Some(index));
+                        let (status, download) = match row {
+                            None => (AttachmentStatus::NotSubmitted, None),
+                            Some(a) if a.purged_at.is_some() => (AttachmentStatus::Purged, None),
+                            Some(a) => (
+                                AttachmentStatus::Verified,
+                                Some(format!("/v1/cases/{case_id}/attachments/{}", a.id)),
+                            ),
+                        };
+                        AttachmentView {
+                            commitment: b64_encode(&r.commitment),
+                            download,
+                            id: row.map(|a| a.id.clone()),
+                            index,
+                            length: r.length,
+                            media_type: r.media_type.clone(),
+                            status,
+                        }
+                    })
+                    .collect();
+                (
+                    ContentFormat::Content,
+                    Some(content.text),
+                    None,
+                    attachments,
+                )
+            }
+            // Not the content format, or a plaintext that claims it but does not decode: bytes.
+            Ok(None) | Err(_) => (
+                ContentFormat::Bytes,
+                std::str::from_utf8(&m.plaintext).ok().map(str::to_owned),
+                Some(b64_encode(&m.plaintext)),
+                Vec::new(),
+            ),
+        };
+    MessageView {
+        associated_data_b64: b64_encode(&m.associated_data),
+        attachments,
+        commitment: m.commitment,
+        context: m.context.clone(),
+        format,
+        plaintext_b64,
+        sent_by_reporter: m.context.sender() == reporter,
+        stamp: m.stamp.clone(),
+        suite: m.suite,
+        text,
     }
 }
 
 impl EvidenceRow {
-    fn open(self, key: &ServerKey, case_id: &str) -> Result<EvidenceView, ApiError> {
+    fn open(
+        self,
+        key: &ServerKey,
+        case_id: &str,
+        stored: &[StoredAttachment],
+    ) -> Result<EvidenceView, ApiError> {
         let content = match self.purged_at {
             Some(_) => None,
             None => {
@@ -160,14 +288,21 @@ impl EvidenceRow {
                     &seal_context(&self.id, case_id),
                     &self.sealed,
                 )?;
-                let rep: Report = serde_json::from_slice(&plain).map_err(|e| {
+                let rep = Report::from_json(&plain).map_err(|e| {
                     ApiError::Internal(format!("stored evidence does not parse: {e}"))
                 })?;
+                let own: Vec<&StoredAttachment> =
+                    stored.iter().filter(|a| a.evidence_id == self.id).collect();
+                let reporter = rep.reporter.as_str();
                 Some(EvidenceContent {
-                    earlier: rep.earlier.iter().map(MessageView::from).collect(),
-                    message: MessageView::from(&rep.message),
-                    reason: rep.reason,
-                    reporter: rep.reporter,
+                    earlier: rep
+                        .earlier
+                        .iter()
+                        .map(|m| message_view(m, reporter, case_id, &[]))
+                        .collect(),
+                    message: message_view(&rep.message, reporter, case_id, &own),
+                    reason: rep.reason.clone(),
+                    reporter: rep.reporter.clone(),
                 })
             }
         };
@@ -195,7 +330,10 @@ pub async fn for_case(
     .bind(case_id)
     .fetch_all(db)
     .await?;
-    rows.into_iter().map(|r| r.open(key, case_id)).collect()
+    let stored = attachments::for_case(db, case_id).await?;
+    rows.into_iter()
+        .map(|r| r.open(key, case_id, &stored))
+        .collect()
 }
 
 /// Record that `actor` was shown the decrypted evidence `views` of case `case_id` (an

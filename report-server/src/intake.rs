@@ -2,15 +2,18 @@
 //! and verified it): in one audited [`Change`], the case (grouped by commitment + stamp), the
 //! distinct reporter, the report row, its sealed evidence ([`crate::evidence`], with its own
 //! retention deadline `purge_after` = arrival + the policy's `evidence_retention_ms`), the case's
-//! count, the rate-limit counters and a `report.accept` audit entry (target `case:<id>`, details
-//! `report_id`, `case_created`, `reopened_from`), and the webhook events (`case.created` / `case.report_added`, plus
-//! `case.reopened` when a closed case reopens) through the change's outbox. A new reporter's report on a closed (resolved or
+//! count, the verified attachments ([`crate::attachments`], streamed in by the caller between
+//! [`Intake::begin`] and [`Pending::commit`]), the rate-limit counters, a `report.accept` audit
+//! entry (target `case:<id>`, details `report_id`, `case_created`, `reopened_from`) and the
+//! webhook events (`case.created` / `case.report_added`, plus `case.reopened` when a closed case
+//! reopens) through the change's outbox. A new reporter's report on a closed (resolved or
 //! dismissed) case **reopens** it: state `open`, assignee, resolution and close time cleared, so
 //! the new evidence is reviewed (and is never purged while the case is open). A reporter
 //! reporting the same message again stores nothing new (only the rate-limit counters count it).
 
 use franking_core::frank::VerifiedReport;
-use sqlx::AnyPool;
+use franking_core::util::b64_encode;
+use sqlx::{AnyConnection, AnyPool};
 
 use crate::audit::AuditEntry;
 use crate::cases::CaseState;
@@ -20,7 +23,7 @@ use crate::evidence::NewEvidence;
 use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
-use crate::util::{b64, new_id, sha256_hex, to_i64};
+use crate::util::{new_id, sha256_hex, to_i64};
 use crate::webhooks::EventType;
 use crate::webhooks::outbox::Event;
 
@@ -36,7 +39,7 @@ fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
     let mut buf = Vec::with_capacity(commitment.len() + stamp.len());
     buf.extend_from_slice(commitment);
     buf.extend_from_slice(&stamp);
-    Ok((sha256_hex(&buf), b64(commitment), b64(&stamp)))
+    Ok((sha256_hex(&buf), b64_encode(commitment), b64_encode(&stamp)))
 }
 
 /// Where and when a verified report is stored.
@@ -69,14 +72,99 @@ pub struct Stored {
     pub reopened_from: Option<CaseState>,
 }
 
-impl Intake<'_> {
-    /// Store `verified` (see the module docs).
+/// A report being stored: the intake [`Change`] after the case, report and evidence rows, before
+/// the rate-limit counters, the audit entry and the commit. Dropping it rolls everything back.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    intake: &'a Intake<'a>,
+    db: &'a AnyPool,
+    change: Change,
+    reporter: String,
+    stored: Stored,
+    /// The new evidence row (`None` for a duplicate).
+    evidence_id: Option<String>,
+    /// Whether the report opened a new case.
+    new_case: bool,
+}
+
+impl Pending<'_> {
+    /// The transaction's connection.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.change.conn()
+    }
+
+    /// Where attachments go: `(case_id, evidence_id)`, or `None` for a duplicate report (nothing
+    /// new is stored).
+    pub fn attachment_target(&self) -> Option<(String, String)> {
+        self.evidence_id
+            .as_ref()
+            .map(|e| (self.stored.case_id.clone(), e.clone()))
+    }
+
+    /// Record the rate-limit counters and commit, with the `report.accept` audit entry and the
+    /// webhook events. A duplicate stores nothing: its change is rolled back and only the
+    /// rate-limit counters count it.
+    pub async fn commit(mut self) -> Result<Stored, ApiError> {
+        let i = self.intake;
+        let s = &self.stored;
+        if s.duplicate {
+            self.change.rollback().await?;
+            let mut tx = self.db.begin().await?;
+            ratelimit::record(&mut tx, i.policy, i.network, &self.reporter, i.now).await?;
+            tx.commit().await?;
+            return Ok(self.stored);
+        }
+        ratelimit::record(
+            self.change.conn(),
+            i.policy,
+            i.network,
+            &self.reporter,
+            i.now,
+        )
+        .await?;
+        let kind = if self.new_case {
+            EventType::CaseCreated
+        } else {
+            EventType::CaseReportAdded
+        };
+        self.change
+            .emit(Event::case(kind, i.network, &s.case_id).reporter(&self.reporter));
+        if s.reopened_from.is_some() {
+            self.change
+                .emit(Event::case(EventType::CaseReopened, i.network, &s.case_id));
+        }
+        let entry = AuditEntry::new("report.accept", format!("case:{}", s.case_id))
+            .network(Some(i.network))
+            .details(serde_json::json!({
+                "report_id": s.report_id,
+                "case_created": self.new_case,
+                "reopened_from": s.reopened_from,
+            }));
+        self.change.commit(entry).await?;
+        tracing::debug!(case_id = %self.stored.case_id, report_id = %self.stored.report_id,
+            network = i.network, "report accepted");
+        Ok(self.stored)
+    }
+}
+
+impl<'a> Intake<'a> {
+    /// Store `verified` without attachments (see the module docs).
     pub async fn store(
-        &self,
-        db: &AnyPool,
+        &'a self,
+        db: &'a AnyPool,
         server_key: &ServerKey,
         verified: &VerifiedReport,
     ) -> Result<Stored, ApiError> {
+        self.begin(db, server_key, verified).await?.commit().await
+    }
+
+    /// Open the intake transaction and write the case, reporter, report and evidence rows.
+    pub async fn begin(
+        &'a self,
+        db: &'a AnyPool,
+        server_key: &ServerKey,
+        verified: &VerifiedReport,
+    ) -> Result<Pending<'a>, ApiError> {
         let (network, category, now) = (self.network, self.category, self.now);
         let report = verified.report();
         let ctx = verified.context();
@@ -122,6 +210,7 @@ impl Intake<'_> {
         .await?
         .rows_affected()
             == 1;
+        let mut evidence_id = None;
         let (report_id, count, reopened_from) = if new_reporter {
             let report_id = new_id("rep")?;
             sqlx::query(
@@ -138,65 +227,22 @@ impl Intake<'_> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            let id = new_id("evd")?;
             NewEvidence {
-                id: &new_id("evd")?,
+                id: &id,
                 case_id: &case_id,
                 report_id: &report_id,
                 now,
                 purge_after: now.saturating_add(to_i64(self.policy.evidence_retention_ms)),
             }
-            .insert(&mut *tx, server_key, report)
+            .insert(&mut *tx, server_key, verified)
             .await?;
+            evidence_id = Some(id);
             let (count, reopened_from) = if new_case {
                 (1, None)
             } else {
-                let (state,): (CaseState,) =
-                    sqlx::query_as("SELECT state FROM cases WHERE id = $1")
-                        .bind(&case_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let closed = matches!(state, CaseState::Resolved | CaseState::Dismissed);
-                if closed {
-                    // The case row is already locked by the upsert above.
-                    sqlx::query(
-                        "UPDATE cases SET state = $2, assignee = NULL, resolution_action = NULL, \
-                         resolved_at = NULL WHERE id = $1",
-                    )
-                    .bind(&case_id)
-                    .bind(CaseState::Open)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let (count,): (i64,) = sqlx::query_as(
-                    "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
-                 updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 \
-                 RETURNING report_count",
-                )
-                .bind(&case_id)
-                .bind(now)
-                .bind(category.map(str::to_owned))
-                .fetch_one(&mut *tx)
-                .await?;
-                (count, closed.then_some(state))
+                reopen_and_count(&mut *tx, &case_id, now, category).await?
             };
-            ratelimit::record(&mut *tx, self.policy, network, &report.reporter, now).await?;
-            let kind = if new_case {
-                EventType::CaseCreated
-            } else {
-                EventType::CaseReportAdded
-            };
-            change.emit(Event::case(kind, network, &case_id).reporter(&report.reporter));
-            if reopened_from.is_some() {
-                change.emit(Event::case(EventType::CaseReopened, network, &case_id));
-            }
-            let entry = AuditEntry::new("report.accept", format!("case:{case_id}"))
-                .network(Some(network))
-                .details(serde_json::json!({
-                    "report_id": report_id,
-                    "case_created": new_case,
-                    "reopened_from": reopened_from,
-                }));
-            change.commit(entry).await?;
             (report_id, count, reopened_from)
         } else {
             let (report_id, count): (String, i64) = sqlx::query_as(
@@ -207,22 +253,58 @@ impl Intake<'_> {
             .bind(&report.reporter)
             .fetch_one(&mut *tx)
             .await?;
-            // Nothing new is stored for a duplicate: no audited change, only its rate-limit count.
-            change.rollback().await?;
-            let mut tx = db.begin().await?;
-            ratelimit::record(&mut tx, self.policy, network, &report.reporter, now).await?;
-            tx.commit().await?;
             (report_id, count, None)
         };
-        if new_reporter {
-            tracing::debug!(%case_id, %report_id, network, "report accepted");
-        }
-        Ok(Stored {
-            case_id,
-            report_id,
-            duplicate: !new_reporter,
-            report_count: count,
-            reopened_from,
+        Ok(Pending {
+            intake: self,
+            db,
+            change,
+            reporter: report.reporter.clone(),
+            stored: Stored {
+                case_id,
+                report_id,
+                duplicate: !new_reporter,
+                report_count: count,
+                reopened_from,
+            },
+            evidence_id,
+            new_case,
         })
     }
+}
+
+/// A new reporter on an existing case: reopen it if it is closed (resolved or dismissed: state
+/// `open`, assignee, resolution and close time cleared) and count the report. Returns the new count
+/// and the state the case was reopened from. The case row is already locked by the intake upsert.
+async fn reopen_and_count(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    now: i64,
+    category: Option<&str>,
+) -> Result<(i64, Option<CaseState>), ApiError> {
+    let (state,): (CaseState,) = sqlx::query_as("SELECT state FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let closed = matches!(state, CaseState::Resolved | CaseState::Dismissed);
+    if closed {
+        sqlx::query(
+            "UPDATE cases SET state = $2, assignee = NULL, resolution_action = NULL, \
+             resolved_at = NULL WHERE id = $1",
+        )
+        .bind(case_id)
+        .bind(CaseState::Open)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let (count,): (i64,) = sqlx::query_as(
+        "UPDATE cases SET report_count = report_count + 1, last_reported_at = $2, \
+         updated_at = $2, category = COALESCE(category, $3) WHERE id = $1 RETURNING report_count",
+    )
+    .bind(case_id)
+    .bind(now)
+    .bind(category.map(str::to_owned))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((count, closed.then_some(state)))
 }

@@ -46,6 +46,25 @@ pub struct Policy {
     /// identity (default off).
     #[serde(default)]
     pub webhook_reporter_identities: bool,
+    /// Largest attachment (plaintext bytes, as committed) a report may upload.
+    #[serde(default = "default_max_attachment_bytes")]
+    pub max_attachment_bytes: u64,
+    /// Largest total of the attachments one report uploads (plaintext bytes).
+    #[serde(default = "default_max_report_attachment_bytes")]
+    pub max_report_attachment_bytes: u64,
+}
+
+/// Default [`Policy::max_attachment_bytes`]: 100 MiB.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+/// Default [`Policy::max_report_attachment_bytes`]: 250 MiB.
+pub const DEFAULT_MAX_REPORT_ATTACHMENT_BYTES: u64 = 250 * 1024 * 1024;
+
+fn default_max_attachment_bytes() -> u64 {
+    DEFAULT_MAX_ATTACHMENT_BYTES
+}
+
+fn default_max_report_attachment_bytes() -> u64 {
+    DEFAULT_MAX_REPORT_ATTACHMENT_BYTES
 }
 
 impl Default for Policy {
@@ -67,6 +86,8 @@ impl Default for Policy {
             reporter_rate_limit: 30,
             network_rate_limit: 100_000,
             webhook_reporter_identities: false,
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            max_report_attachment_bytes: DEFAULT_MAX_REPORT_ATTACHMENT_BYTES,
         }
     }
 }
@@ -92,6 +113,8 @@ impl Policy {
             self.rate_window_ms,
             self.reporter_rate_limit,
             self.network_rate_limit,
+            self.max_attachment_bytes,
+            self.max_report_attachment_bytes,
         ] {
             if v > max {
                 return bad("value out of range");
@@ -124,13 +147,15 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
     let sql = if insert {
         "INSERT INTO network_policies (window_ms, max_clock_skew_ms, key_grace_ms, categories, \
          evidence_retention_ms, rate_window_ms, reporter_rate_limit, network_rate_limit, \
-         updated_at, network_id, webhook_reporter_identities) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+         max_attachment_bytes, max_report_attachment_bytes, updated_at, network_id, \
+         webhook_reporter_identities) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     } else {
         "UPDATE network_policies SET window_ms = $1, max_clock_skew_ms = $2, key_grace_ms = $3, \
          categories = $4, evidence_retention_ms = $5, rate_window_ms = $6, \
-         reporter_rate_limit = $7, network_rate_limit = $8, updated_at = $9, \
-         webhook_reporter_identities = $11 WHERE network_id = $10"
+         reporter_rate_limit = $7, network_rate_limit = $8, max_attachment_bytes = $9, \
+         max_report_attachment_bytes = $10, updated_at = $11, webhook_reporter_identities = $13 \
+         WHERE network_id = $12"
     };
     sqlx::query(sql)
         .bind(to_i64(p.window_ms))
@@ -141,6 +166,8 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
         .bind(to_i64(p.rate_window_ms))
         .bind(to_i64(p.reporter_rate_limit))
         .bind(to_i64(p.network_rate_limit))
+        .bind(to_i64(p.max_attachment_bytes))
+        .bind(to_i64(p.max_report_attachment_bytes))
         .bind(now_ms())
         .bind(network)
         .bind(i64::from(p.webhook_reporter_identities))
@@ -151,7 +178,7 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
 
 const POLICY_COLUMNS: &str = "p.window_ms, p.max_clock_skew_ms, p.key_grace_ms, p.categories, \
      p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit, \
-     p.webhook_reporter_identities";
+     p.webhook_reporter_identities, p.max_attachment_bytes, p.max_report_attachment_bytes";
 
 /// A stored policy row (the columns of [`POLICY_COLUMNS`]).
 #[derive(sqlx::FromRow)]
@@ -165,6 +192,8 @@ struct PolicyRow {
     reporter_rate_limit: i64,
     network_rate_limit: i64,
     webhook_reporter_identities: i64,
+    max_attachment_bytes: i64,
+    max_report_attachment_bytes: i64,
 }
 
 impl TryFrom<PolicyRow> for Policy {
@@ -182,6 +211,8 @@ impl TryFrom<PolicyRow> for Policy {
             reporter_rate_limit: to_u64(r.reporter_rate_limit),
             network_rate_limit: to_u64(r.network_rate_limit),
             webhook_reporter_identities: r.webhook_reporter_identities != 0,
+            max_attachment_bytes: to_u64(r.max_attachment_bytes),
+            max_report_attachment_bytes: to_u64(r.max_report_attachment_bytes),
         })
     }
 }

@@ -14,6 +14,7 @@
 //! Secrets at rest are sealed with the server key ([`seal`]). See `docs/operations.md`, and
 //! `docs/architecture.md` for which module owns what.
 
+pub mod attachments;
 pub mod audit;
 pub mod audit_chain;
 pub mod auth;
@@ -57,19 +58,36 @@ pub use error::{ApiError, ApiResult};
 pub use state::{AppState, Limits};
 
 /// The complete HTTP application: every route, body-size limit, timeout and metrics middleware.
+///
+/// `POST /v1/reports` is the one route outside the server-wide body limit and request timeout: it
+/// accepts multipart uploads with attachment blobs and applies its own limits while reading the
+/// body ([`routes::reports`]).
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
-    Router::new()
+    let bounded = Router::new()
         .merge(routes::health::router())
         .merge(routes::stamp::router())
-        .merge(routes::reports::router())
         .merge(routes::report_status::router())
         .merge(routes::statements::router())
         .merge(routes::cases::router())
+        .merge(routes::attachments::router())
         .merge(routes::notes::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router())
         .merge(console::router())
+        .layer(
+            ServiceBuilder::new()
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                ))
+                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+                // axum's extractors have their own 2 MiB default; the configured limit governs.
+                .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes)),
+        );
+    Router::new()
+        .merge(bounded)
+        .merge(routes::reports::router(&limits))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
@@ -78,14 +96,7 @@ pub fn router(state: AppState) -> Router {
                     state.metrics.clone(),
                     metrics::track,
                 ))
-                .layer(axum::middleware::map_response(map_limit_errors))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    limits.request_timeout,
-                ))
-                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-                // axum's extractors have their own 2 MiB default; the configured limit governs.
-                .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes)),
+                .layer(axum::middleware::map_response(map_limit_errors)),
         )
         .with_state(state)
 }
@@ -218,12 +229,7 @@ where
     }
     match resp.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
-        StatusCode::REQUEST_TIMEOUT => {
-            let body = serde_json::json!({
-                "error": { "code": "timeout", "message": "request timed out" }
-            });
-            (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
-        }
+        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout.into_response(),
         _ => resp,
     }
 }

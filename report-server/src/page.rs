@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::ApiError;
-use crate::util::b64;
+use franking_core::util::b64_encode;
 
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -89,7 +89,7 @@ impl PageRequest {
         let next = match (more, rows.last()) {
             (true, Some(last)) => {
                 let (ts, id) = key(last);
-                Some(b64(format!("{}{ts}.{id}", self.tag).as_bytes()))
+                Some(b64_encode(format!("{}{ts}.{id}", self.tag).as_bytes()))
             }
             _ => None,
         };
@@ -161,10 +161,10 @@ mod tests {
         for c in [
             "",
             "!!",
-            &b64(b"nodot"),
-            &b64(b"x.id"),
-            &b64(b"5."),
-            &b64(b"5.a\0b"),
+            &b64_encode(b"nodot"),
+            &b64_encode(b"x.id"),
+            &b64_encode(b"5."),
+            &b64_encode(b"5.a\0b"),
         ] {
             assert_eq!(
                 PageRequest::new(None, Some(c)).unwrap_err().code(),

@@ -11,7 +11,8 @@
 //!   [`crate::intake`]), so its evidence is reviewed before it can expire.
 //! * **What a purge does**: the evidence row is kept (so the case still shows that evidence
 //!   existed, which report it belonged to and when it was purged) but its `sealed` column is
-//!   overwritten with the empty string and `purged_at` is set. The decrypted content is gone for
+//!   overwritten with the empty string and `purged_at` is set; the case's attachment chunks are
+//!   deleted and its attachment rows marked purged ([`crate::attachments::purge_case`]). The decrypted content is gone for
 //!   good; a reopened case keeps whatever was not purged yet.
 //! * **Safe with several instances**: each case is purged in its own transaction that first
 //!   re-checks the case under a row lock (`UPDATE cases ... WHERE state IN ('resolved',
@@ -149,9 +150,14 @@ async fn purge_case(
         change.rollback().await?;
         return Ok(0);
     }
+    let attachments = crate::attachments::purge_case(change.conn(), case_id, now_ms).await?;
     let entry = AuditEntry::new("evidence.purge", format!("case:{case_id}"))
         .network(Some(network))
-        .details(json!({ "evidence_purged": purged, "now_ms": now_ms }));
+        .details(json!({
+            "evidence_purged": purged,
+            "attachments_purged": attachments,
+            "now_ms": now_ms,
+        }));
     change.emit(Event::case(EventType::EvidencePurged, network, case_id));
     change.commit(entry).await?;
     Ok(purged)

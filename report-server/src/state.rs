@@ -21,10 +21,16 @@ use crate::seal::ServerKey;
 /// Request and connection limits applied by the router and by [`crate::serve`].
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest request body in bytes (413 `payload_too_large` beyond it).
+    /// Largest request body in bytes (413 `payload_too_large` beyond it); for a multipart report,
+    /// the largest `report` part.
     pub max_body_bytes: usize,
     /// Per-request timeout (408 `timeout` beyond it).
     pub request_timeout: Duration,
+    /// Largest multipart report (report and attachment blobs) in bytes, whatever the network
+    /// policies allow (413 `payload_too_large` beyond it).
+    pub max_upload_bytes: u64,
+    /// Timeout of a multipart report upload (408 `timeout` beyond it).
+    pub upload_timeout: Duration,
     /// Most items in one batch stamp request.
     pub max_batch: usize,
     /// TTL of the stamping-path cache (relay authentications, current keys); zero = off.
@@ -50,6 +56,8 @@ impl Default for Limits {
         Self {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_upload_bytes: 1024 * 1024 * 1024,
+            upload_timeout: Duration::from_secs(600),
             max_batch: 1000,
             stamp_cache_ttl: Duration::ZERO,
             header_read_timeout: Duration::from_secs(10),

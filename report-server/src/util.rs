@@ -1,18 +1,14 @@
-//! Small helpers: clock, random ids and tokens, hashing, base64url, free-text and identifier checks.
+//! Small helpers: clock, random ids and tokens, hashing, free-text and identifier checks.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use franking_core::frank::MAX_ID_LEN;
+use franking_core::util::b64_encode;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
-/// Milliseconds since the Unix epoch (the server's clock; all stored timestamps use it).
+/// Milliseconds since the Unix epoch as stored in BIGINT columns (franking-core's clock).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    to_i64(franking_core::util::now_ms())
 }
 
 /// `n` random bytes from the OS CSPRNG.
@@ -24,12 +20,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 
 /// A random object id with a readable prefix, e.g. `case_3q2…` (16 random bytes, base64url).
 pub fn new_id(prefix: &str) -> Result<String, ApiError> {
-    Ok(format!("{prefix}_{}", b64(&random_bytes::<16>()?)))
-}
-
-/// base64url without padding.
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    Ok(format!("{prefix}_{}", b64_encode(&random_bytes::<16>()?)))
 }
 
 /// Lower-case hex SHA-256.

@@ -250,7 +250,10 @@ async fn every_documented_operation_reaches_a_handler() {
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
     let fallback_body = r.body.clone();
     for (m, path) in documented(&doc()) {
-        let concrete = path.replace("{key_id}", "1").replace("{id}", "x");
+        let concrete = path
+            .replace("{key_id}", "1")
+            .replace("{attachment_id}", "y")
+            .replace("{id}", "x");
         let method = Method::from_bytes(m.as_bytes()).unwrap();
         let r = t.call(method, &concrete, None, None).await;
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
@@ -323,6 +326,16 @@ fn every_error_code_is_documented() {
         "outside_window",
         "not_same_conversation",
         "duplicate_key_id",
+        "duplicate_message",
+        "attachment_header_invalid",
+        "attachment_tag_invalid",
+        "attachment_truncated",
+        "attachment_non_canonical",
+        "attachment_length_mismatch",
+        "attachment_commitment_mismatch",
+        "attachment_too_large",
+        "range_not_satisfiable",
+        "timeout",
     ] {
         codes.insert(c.to_owned());
     }

@@ -214,7 +214,7 @@ async fn scenario(h: &Harness) {
         .get(&format!("/v1/cases/{open}"), Some(&h.net1.moderator))
         .await;
     assert_eq!(
-        r.body["evidence"][0]["content"]["message"]["plaintext_utf8"],
+        r.body["evidence"][0]["content"]["message"]["text"],
         "evidence"
     );
     let r = t

@@ -198,6 +198,90 @@ impl Drop for TestServer {
     }
 }
 
+impl TestServer {
+    /// A GET with a token and extra request headers; returns the raw answer (any body size).
+    pub fn get_raw(&self, path: &str, token: &str, headers: &[(&str, &str)]) -> RawResp {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let mut req = agent
+            .get(&url)
+            .header("authorization", format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .expect("response body");
+        RawResp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Rows in `table` of this server's database (a fixed list of tables).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        assert!(
+            [
+                "cases",
+                "reports",
+                "case_reporters",
+                "evidence",
+                "attachments",
+                "attachment_chunks",
+                "rate_counters",
+            ]
+            .contains(&table),
+            "count_rows: unexpected table {table}"
+        );
+        let url = self._db.url.clone();
+        block_on(async move {
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                .await
+                .expect("connect to the test database");
+            let (n,): (i64,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("count rows");
+            let _ = sqlx::Connection::close(conn).await;
+            n
+        })
+    }
+}
+
+/// A raw HTTP answer.
+#[derive(Debug)]
+pub struct RawResp {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: ureq::http::HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RawResp {
+    /// A header's value as text (`""` if absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
 /// An HTTP answer.
 #[derive(Debug)]
 pub struct Resp {

@@ -621,6 +621,45 @@ pub fn sniff_raster_image(prefix: &[u8]) -> Option<RasterImage> {
     }
 }
 
+/// A media type without parameters, trimmed and in lower case (`Image/PNG; x=y` → `image/png`).
+fn media_type_essence(media_type: &str) -> String {
+    media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a file may be shown inline (e.g. by a moderation console), and as which image format:
+/// `Some` only when `prefix` (its first bytes, at least [`SNIFF_LEN`] for WebP) is a raster image
+/// by its magic bytes ([`sniff_raster_image`]) **and** `media_type` declares that very format
+/// (parameters and letter case ignored). HTML, SVG, scripts and anything mislabelled: `None`.
+pub fn inline_image(media_type: &str, prefix: &[u8]) -> Option<RasterImage> {
+    sniff_raster_image(prefix).filter(|image| image.media_type() == media_type_essence(media_type))
+}
+
+/// The usual file extension of a media type (parameters and letter case ignored), from a fixed
+/// table; `bin` for anything not in it. For naming opened or downloaded files: the media type the
+/// sender chose never reaches a file name except through this table.
+pub fn file_extension(media_type: &str) -> &'static str {
+    match media_type_essence(media_type).as_str() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/bmp" => "bmp",
+        "image/heic" => "heic",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        _ => "bin",
+    }
+}
+
 fn check_segment_size(segment_size: u32) -> Result<(), Error> {
     if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&segment_size)
         || !segment_size.is_multiple_of(16)
@@ -677,6 +716,35 @@ fn segment_nonce(index: u64, is_final: bool) -> aead::Nonce<Aes256CtrBlake3> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inline_only_for_matching_raster_images() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\0rest";
+        assert_eq!(inline_image("image/png", png), Some(RasterImage::Png));
+        assert_eq!(inline_image("IMAGE/PNG; x=y", png), Some(RasterImage::Png));
+        assert_eq!(inline_image("image/jpeg", png), None);
+        assert_eq!(inline_image("text/html", png), None);
+        assert_eq!(inline_image("image/svg+xml", b"<svg xmlns=..."), None);
+        assert_eq!(inline_image("image/png", b"<html><script>"), None);
+        assert_eq!(
+            inline_image("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]),
+            Some(RasterImage::Jpeg)
+        );
+        assert_eq!(inline_image("image/png", b""), None);
+    }
+
+    #[test]
+    fn extensions_from_media_types() {
+        assert_eq!(file_extension("image/png"), "png");
+        assert_eq!(file_extension("IMAGE/JPEG"), "jpg");
+        assert_eq!(file_extension("text/plain; charset=utf-8"), "txt");
+        assert_eq!(file_extension("application/pdf"), "pdf");
+        // Unknown or hostile media types never shape the file name.
+        assert_eq!(file_extension("text/html"), "bin");
+        assert_eq!(file_extension("image/svg+xml"), "bin");
+        assert_eq!(file_extension("image/../../etc/passwd"), "bin");
+        assert_eq!(file_extension(""), "bin");
+    }
+
     use super::*;
 
     #[test]

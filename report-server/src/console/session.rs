@@ -29,7 +29,8 @@ use crate::auth::{Caller, Role, lookup};
 use crate::change::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::util::{b64, now_ms, random_bytes, sha256_hex};
+use crate::util::{now_ms, random_bytes, sha256_hex};
+use franking_core::util::b64_encode;
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "franking_session";
@@ -241,9 +242,9 @@ pub async fn create(
             "the console accepts admin and moderator tokens only",
         ));
     }
-    let id = Zeroizing::new(b64(&*Zeroizing::new(random_bytes::<32>()?)));
+    let id = Zeroizing::new(b64_encode(&*Zeroizing::new(random_bytes::<32>()?)));
     let id_hash = sha256_hex(id.as_bytes());
-    let csrf_token = b64(&random_bytes::<32>()?);
+    let csrf_token = b64_encode(&random_bytes::<32>()?);
     let now = now_ms();
     let ttl = i64::try_from(state.console.session_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(ttl);

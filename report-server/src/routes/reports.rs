@@ -1,38 +1,60 @@
 //! Report intake: `POST /v1/reports`, authenticated with a network *service* token.
 //!
 //! The platform's backend (which authenticated its user) submits
-//! `{"reporter": "<user id>", "category": "spam"?, "report": <franking-core Report JSON>}`.
-//! The asserted `reporter` must equal the report's `reporter` (422 `reporter_mismatch`) and the
-//! reported context's network must be the token's network (403 `wrong_network`).
+//! `{"reporter": "<user id>", "category": "spam"?, "report": <franking-core Report JSON>}`, either
+//! as the JSON body, or — when the reported message has attachments — as the first part (named
+//! `report`) of a `multipart/form-data` body followed by one part per attachment blob (named
+//! `attachment`, `filename` = the attachment's decimal index in the message content, in content
+//! order). The asserted `reporter` must equal the report's `reporter` (422 `reporter_mismatch`)
+//! and the reported context's network must be the token's network (403 `wrong_network`).
 //!
-//! Order of work: parse (400 `malformed`/`unsupported_version`/`unsupported_suite`/
-//! `message_too_long`) → network policy (category check, 422 `unknown_category`) → rate limits
-//! (429 `rate_limited`) → [`verify_report`] with the network's key ring and policy (422 with the
-//! franking-core code: `unknown_key_id`, `key_retired`, `bad_stamp`, `commitment_mismatch`,
-//! `reporter_not_recipient`, `outside_window`, `not_same_conversation`) → only then, in one
-//! transaction ([`crate::intake`]): case (grouped by commitment + stamp), distinct reporter, report
-//! row, sealed evidence, rate-limit counters.
+//! Order of work: parse ([`Report::from_json`]: 400 `malformed`/`unsupported_version`/
+//! `unsupported_suite`/`message_too_long`, 422 `duplicate_message`) → network policy (category,
+//! 422 `unknown_category`) → rate limits (429 `rate_limited`) → [`verify_report`] with the
+//! network's key ring and policy (422 with the franking-core code) → attachment limits of the
+//! policy on the *verified* references (413 `attachment_over_limit`,
+//! `report_attachments_over_limit`) → the intake transaction ([`crate::intake`]): case, reporter,
+//! report row, sealed evidence, then each blob streamed through franking-core's attachment opener
+//! against its verified reference and stored sealed in chunks ([`crate::attachments`]; 422 with
+//! the franking-core code such as `attachment_tag_invalid`, `attachment_truncated`,
+//! `attachment_commitment_mismatch`; 422 `attachment_missing` / `attachment_unexpected`), rate-limit
+//! counters, commit. Any failure rolls the whole transaction back: a report is **refused whole**,
+//! nothing of it or of its attachments is stored.
+//!
+//! Limits: a JSON body (or the `report` part) at most `max_body_bytes`, within the request
+//! timeout; a multipart body at most `max_upload_bytes` within the upload timeout ([`Limits`]);
+//! the attachments within the network policy. Memory stays bounded: blobs are never held whole.
 //!
 //! Duplicates: the same reporter reporting the same message again is idempotent — same case, count
-//! unchanged, nothing new stored (200 with `"duplicate": true`; a new report is 201).
+//! unchanged, nothing new stored (200 with `"duplicate": true`; a new report is 201). Its blobs are
+//! still verified.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Request, State};
+use axum::http::{StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
-use franking_core::frank::{Report, Suite, verify_report};
+use franking_core::frank::attachment::AttachmentRef;
+use franking_core::frank::content::MessageContent;
+use franking_core::frank::{Report, VerifiedReport, verify_report};
+use http_body_util::BodyExt as _;
 
+use crate::attachments::{self, Upload};
 use crate::auth::ServiceAuth;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::keys;
-use crate::state::AppState;
+use crate::keys::{self, Policy};
+use crate::state::{AppState, Limits};
 use crate::util::{now_ms, to_u64};
 use crate::{intake, ratelimit};
 
-/// The report routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/reports", post(submit))
+/// The report routes (outside the server-wide body limit and timeout: see the module docs).
+pub fn router(limits: &Limits) -> Router<AppState> {
+    Router::new()
+        .route("/v1/reports", post(submit))
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(limits.max_upload_bytes).unwrap_or(usize::MAX),
+        ))
 }
 
 /// The intake request.
@@ -63,35 +85,10 @@ pub struct ReportReceipt {
     pub report_count: u64,
 }
 
-fn check_suite(v: &serde_json::Value) -> Result<(), ApiError> {
-    if let Some(id) = v.get("suite").and_then(serde_json::Value::as_u64) {
-        let id = u8::try_from(id).map_err(|_| ApiError::malformed("suite out of range"))?;
-        Suite::from_id(id).map_err(|e| ApiError::from_protocol(&e))?;
-    }
-    Ok(())
-}
-
-/// Parse the report JSON with franking-core's error codes where they can be told apart.
-pub fn parse_report(v: serde_json::Value) -> Result<Report, ApiError> {
-    if !v.is_object() {
-        return Err(ApiError::malformed("report must be a JSON object"));
-    }
-    match v.get("v").and_then(serde_json::Value::as_u64) {
-        Some(1) => {}
-        Some(other) => {
-            let e =
-                franking_core::Error::UnsupportedVersion(u8::try_from(other).unwrap_or(u8::MAX));
-            return Err(ApiError::from_protocol(&e));
-        }
-        None => return Err(ApiError::malformed("report: missing version field `v`")),
-    }
-    if let Some(m) = v.get("message") {
-        check_suite(m)?;
-    }
-    if let Some(list) = v.get("earlier").and_then(serde_json::Value::as_array) {
-        list.iter().try_for_each(check_suite)?;
-    }
-    serde_json::from_value(v).map_err(|e| ApiError::malformed(format!("report: {e}")))
+/// Parse the report JSON with franking-core's precise error codes.
+pub fn parse_report(v: &serde_json::Value) -> Result<Report, ApiError> {
+    let bytes = serde_json::to_vec(v).map_err(|e| ApiError::malformed(format!("report: {e}")))?;
+    Report::from_json(&bytes).map_err(|e| ApiError::from_protocol(&e))
 }
 
 /// Reports whose messages hold more than this many bytes are verified on the blocking pool.
@@ -101,31 +98,249 @@ fn report_size(r: &Report) -> usize {
     r.message.plaintext.len() + r.earlier.iter().map(|e| e.plaintext.len()).sum::<usize>()
 }
 
-async fn submit(
-    State(state): State<AppState>,
-    service: ServiceAuth,
-    body: Result<ApiJson<ReportSubmission>, ApiError>,
-) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
-    // Unparseable bodies are verdicts too (counted as rejected with their code).
-    let result = match body {
-        Ok(ApiJson(sub)) => intake(&state, &service, sub).await,
-        Err(e) => Err(e),
-    };
-    match &result {
-        Ok((_, r)) if r.duplicate => state.metrics.verdict("duplicate", "duplicate"),
-        Ok(_) => state.metrics.verdict("accepted", "ok"),
-        Err(e) => state.metrics.verdict("rejected", e.code()),
-    }
-    result
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
-async fn intake(
+async fn submit(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let multipart = is_multipart(&req);
+    let limit = if multipart {
+        state.limits.upload_timeout
+    } else {
+        state.limits.request_timeout
+    };
+    let work = async {
+        let (mut parts, body) = req.into_parts();
+        let service = ServiceAuth::from_request_parts(&mut parts, &state).await?;
+        let req = Request::from_parts(parts, body);
+        let result = if multipart {
+            multipart_intake(&state, &service, req).await
+        } else {
+            json_intake(&state, &service, req.into_body()).await
+        };
+        // Unparseable bodies are verdicts too (counted as rejected with their code).
+        match &result {
+            Ok((_, r)) if r.duplicate => state.metrics.verdict("duplicate", "duplicate"),
+            Ok(_) => state.metrics.verdict("accepted", "ok"),
+            Err(e) => state.metrics.verdict("rejected", e.code()),
+        }
+        result
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or(Err(ApiError::Timeout))
+}
+
+/// A report checked against the network's policy and verified; nothing stored yet.
+struct Checked {
+    verified: VerifiedReport,
+    policy: Policy,
+    category: Option<String>,
+    now: i64,
+}
+
+impl Checked {
+    /// The attachment references of the verified reported message (none when its plaintext is
+    /// not franking-core's content format).
+    fn attachment_refs(&self) -> Vec<AttachmentRef> {
+        match MessageContent::decode_if_content(self.verified.plaintext()) {
+            Ok(Some(content)) => content.attachments,
+            Ok(None) | Err(_) => Vec::new(),
+        }
+    }
+
+    fn intake<'a>(&'a self, network: &'a str, actor: &'a str) -> intake::Intake<'a> {
+        intake::Intake {
+            network,
+            category: self.category.as_deref(),
+            policy: &self.policy,
+            now: self.now,
+            actor,
+        }
+    }
+}
+
+fn receipt(stored: intake::Stored) -> (StatusCode, Json<ReportReceipt>) {
+    let status = if stored.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (
+        status,
+        Json(ReportReceipt {
+            verdict: "accepted".into(),
+            case_id: stored.case_id,
+            report_id: stored.report_id,
+            duplicate: stored.duplicate,
+            report_count: to_u64(stored.report_count),
+        }),
+    )
+}
+
+fn parse_submission(bytes: &[u8]) -> Result<ReportSubmission, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("body: {e}")))
+}
+
+/// A JSON report (no attachment blobs: a message with attachments is refused,
+/// 422 `attachment_missing`).
+async fn json_intake(
+    state: &AppState,
+    service: &ServiceAuth,
+    body: Body,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let bytes = http_body_util::Limited::new(body, state.limits.max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::malformed(format!("reading the body: {e}"))
+            }
+        })?
+        .to_bytes();
+    let checked = check(state, service, parse_submission(&bytes)?).await?;
+    if !checked.attachment_refs().is_empty() {
+        return Err(missing(0));
+    }
+    let actor = service.caller.actor();
+    let stored = checked
+        .intake(&service.network, &actor)
+        .store(&state.db, &state.server_key, &checked.verified)
+        .await?;
+    Ok(receipt(stored))
+}
+
+fn missing(index: usize) -> ApiError {
+    ApiError::unprocessable(
+        "attachment_missing",
+        format!("the blob of attachment {index} of the reported message was not uploaded"),
+    )
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::malformed(format!("multipart body: {}", e.body_text()))
+    }
+}
+
+/// The `report` part, at most `max` bytes.
+async fn read_part(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if out.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The index an `attachment` part names in its `filename` (decimal, no sign or leading zeros).
+fn part_index(field: &Field<'_>) -> Result<usize, ApiError> {
+    let bad = || {
+        ApiError::malformed(
+            "an attachment part needs filename=\"<decimal index of the attachment>\"",
+        )
+    };
+    let name = field.file_name().ok_or_else(bad)?;
+    if name.is_empty() || (name.len() > 1 && name.starts_with('0')) {
+        return Err(bad());
+    }
+    if !name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    name.parse().map_err(|_| bad())
+}
+
+/// A multipart report: the `report` part, then the reported message's attachment blobs.
+async fn multipart_intake(
+    state: &AppState,
+    service: &ServiceAuth,
+    req: Request,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let mut parts = Multipart::from_request(req, state)
+        .await
+        .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
+    let first = parts
+        .next_field()
+        .await
+        .map_err(multipart_error)?
+        .ok_or_else(|| ApiError::malformed("empty multipart body"))?;
+    if first.name() != Some("report") {
+        return Err(ApiError::malformed(
+            "the first part of a multipart report must be named `report`",
+        ));
+    }
+    let bytes = read_part(first, state.limits.max_body_bytes).await?;
+    let checked = check(state, service, parse_submission(&bytes)?).await?;
+    let refs = checked.attachment_refs();
+    attachments::check_limits(&checked.policy, &refs)?;
+    let actor = service.caller.actor();
+    let intake = checked.intake(&service.network, &actor);
+    let mut pending = intake
+        .begin(&state.db, &state.server_key, &checked.verified)
+        .await?;
+    let target = pending.attachment_target();
+    let mut next = 0;
+    while let Some(mut field) = parts.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("attachment") {
+            return Err(ApiError::malformed(
+                "after `report`, every part must be named `attachment`",
+            ));
+        }
+        let index = part_index(&field)?;
+        if index >= refs.len() || index < next {
+            return Err(ApiError::unprocessable(
+                "attachment_unexpected",
+                format!(
+                    "blob {index}: the reported message has {} attachments, and each is \
+                     uploaded once, in content order",
+                    refs.len()
+                ),
+            ));
+        }
+        if index > next {
+            return Err(missing(next));
+        }
+        let store = target.as_ref().map(|(c, e)| (c.as_str(), e.as_str()));
+        let mut upload =
+            Upload::begin(pending.conn(), store, index, &refs[index], checked.now).await?;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            upload
+                .update(pending.conn(), &state.server_key, &chunk)
+                .await?;
+        }
+        upload.finish(pending.conn(), &state.server_key).await?;
+        next += 1;
+    }
+    if next < refs.len() {
+        return Err(missing(next));
+    }
+    Ok(receipt(pending.commit().await?))
+}
+
+/// Parse, check against the network and its policy, rate-limit and verify.
+async fn check(
     state: &AppState,
     service: &ServiceAuth,
     sub: ReportSubmission,
-) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+) -> Result<Checked, ApiError> {
     let network = service.network.as_str();
-    let report = parse_report(sub.report)?;
+    let report = parse_report(&sub.report)?;
     if report.reporter != sub.reporter {
         return Err(ApiError::unprocessable(
             "reporter_mismatch",
@@ -169,30 +384,10 @@ async fn intake(
         verify_report(report, &ring, &report_policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))?;
-    let actor = service.caller.actor();
-    let target = intake::Intake {
-        network,
-        category: sub.category.as_deref(),
-        policy: &policy,
+    Ok(Checked {
+        verified,
+        policy,
+        category: sub.category,
         now,
-        actor: &actor,
-    };
-    let stored = target
-        .store(&state.db, &state.server_key, &verified)
-        .await?;
-    let status = if stored.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        Json(ReportReceipt {
-            verdict: "accepted".into(),
-            case_id: stored.case_id,
-            report_id: stored.report_id,
-            duplicate: stored.duplicate,
-            report_count: to_u64(stored.report_count),
-        }),
-    ))
+    })
 }

@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 use super::EventType;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
-use crate::util::{b64, new_id, random_bytes};
+use crate::util::{new_id, random_bytes};
+use franking_core::util::b64_encode;
 
 /// `seal` purpose label for webhook secrets.
 pub const SEAL_PURPOSE: &str = "webhook-secret";
@@ -38,7 +39,7 @@ impl core::fmt::Debug for Secret {
 impl Secret {
     fn generate() -> Result<Self, ApiError> {
         let raw = Zeroizing::new(random_bytes::<32>()?);
-        Ok(Self(Zeroizing::new(format!("whsec_{}", b64(&*raw)))))
+        Ok(Self(Zeroizing::new(format!("whsec_{}", b64_encode(&*raw)))))
     }
 
     fn seal(&self, key: &ServerKey, endpoint_id: &str) -> Result<String, ApiError> {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use client_sdk::AttachmentRef;
-use client_sdk::attachment::{open_attachment, verify_attachment};
+use client_sdk::attachment::{file_extension, open_attachment, verify_attachment};
 use serde_json::{Value, json};
 
 use crate::error::CliResult;
@@ -63,51 +63,8 @@ pub(crate) fn describe_and_check(
 
 /// `INDEX-COMMITMENT_PREFIX.EXT`: unique within a message, recognisable across runs, and with an
 /// extension so the file opens in the right viewer. The media type chosen by the sender never
-/// reaches the file name except through [`extension`]'s fixed table.
+/// reaches the file name except through [`file_extension`]'s fixed table.
 fn opened_file_name(index: usize, r: &AttachmentRef) -> String {
     let prefix = &hex::encode(r.commitment)[..16];
-    format!("{index}-{prefix}.{}", extension(&r.media_type))
-}
-
-/// The usual file extension of a media type (parameters and letter case ignored); `bin` for
-/// anything not in the table.
-fn extension(media_type: &str) -> &'static str {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "image/png" => "png",
-        "image/jpeg" | "image/jpg" => "jpg",
-        "image/gif" => "gif",
-        "image/webp" => "webp",
-        "image/bmp" => "bmp",
-        "image/heic" => "heic",
-        "application/pdf" => "pdf",
-        "text/plain" => "txt",
-        "audio/mpeg" => "mp3",
-        "audio/ogg" => "ogg",
-        "video/mp4" => "mp4",
-        "video/webm" => "webm",
-        _ => "bin",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::extension;
-
-    #[test]
-    fn extensions_from_media_types() {
-        assert_eq!(extension("image/png"), "png");
-        assert_eq!(extension("IMAGE/JPEG"), "jpg");
-        assert_eq!(extension("text/plain; charset=utf-8"), "txt");
-        assert_eq!(extension("application/pdf"), "pdf");
-        // Unknown or hostile media types never shape the file name.
-        assert_eq!(extension("application/octet-stream"), "bin");
-        assert_eq!(extension("image/../../etc/passwd"), "bin");
-        assert_eq!(extension(""), "bin");
-    }
+    format!("{index}-{prefix}.{}", file_extension(&r.media_type))
 }

@@ -210,6 +210,12 @@ pub(crate) struct ReportArgs {
     /// report. A refusal exits 1 with the server's error code in brackets on stderr.
     #[command(flatten)]
     pub(crate) remote: ServerArgs,
+    /// Directory holding the attachment blobs (COMMITMENT_HEX.blob, as written by `seal`): with
+    /// --server, the reported message's blobs are uploaded with the report (streamed; the server
+    /// verifies each against the reported message and refuses the whole report if one fails).
+    /// A message with attachments cannot be reported to a server without them.
+    #[arg(long, requires = "server")]
+    pub(crate) blob_dir: Option<PathBuf>,
     /// An earlier opened message of the same conversation (output of `open`), repeatable, oldest first.
     #[arg(long)]
     pub(crate) earlier: Vec<PathBuf>,

@@ -21,7 +21,8 @@
 //! FRANKING_TOKEN=<relay token> franking stamp --server http://127.0.0.1:8080 --network dev \
 //!     --sender alice --recipient bob --message-id m1 --in sealed.json > delivered.json
 //! FRANKING_TOKEN=<service token> franking report --server http://127.0.0.1:8080 \
-//!     --reporter bob --reason spam --category spam --in opened.json      # prints case id, verdict
+//!     --reporter bob --reason spam --category spam --blob-dir blobs --in opened.json
+//!     # uploads the reported message's attachment blobs with the report; prints case id, verdict
 //! ```
 //!
 //! Layout: [`cli`] declares the arguments, `main` dispatches, one module per command does the

@@ -1,7 +1,7 @@
 //! `franking verify`: the report server or a moderator verifies a report offline.
 
 use client_sdk::frank::{Report, ReportPolicy};
-use client_sdk::moderation::verify_report;
+use client_sdk::moderation::{EarlierContent, verify_report};
 use serde_json::{Value, json};
 
 use crate::attachments::describe_and_check;
@@ -42,6 +42,11 @@ fn verified(a: &VerifyArgs, outputs: &mut Outputs) -> CliResult<Value> {
         a.attachments_out.as_deref(),
         outputs,
     )?;
+    let earlier = v
+        .earlier
+        .iter()
+        .map(|m| earlier_json(m, outputs))
+        .collect::<CliResult<Vec<_>>>()?;
     Ok(json!({
         "valid": true,
         "key_id": v.report.key_id(),
@@ -50,6 +55,22 @@ fn verified(a: &VerifyArgs, outputs: &mut Outputs) -> CliResult<Value> {
         "context": v.report.context(),
         "text": v.content.text,
         "attachments": attachments,
-        "earlier": v.earlier.iter().map(|c| c.text.clone()).collect::<Vec<_>>(),
+        "earlier": earlier,
+    }))
+}
+
+/// One earlier message as `verify` prints it (the list is in conversation order): who sent it,
+/// when, whether the reporter did, and its text and attachments (described, not opened: only the
+/// reported message's blobs are checked).
+fn earlier_json(m: &EarlierContent, outputs: &mut Outputs) -> CliResult<Value> {
+    Ok(json!({
+        "position": m.position,
+        "sender": m.context.sender(),
+        "recipients": m.context.recipients(),
+        "timestamp_ms": m.context.timestamp_ms(),
+        "message_id": m.context.message_id(),
+        "sent_by_reporter": m.sent_by_reporter,
+        "text": m.text,
+        "attachments": describe_and_check(&m.attachments, None, None, outputs)?,
     }))
 }
