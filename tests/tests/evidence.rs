@@ -176,6 +176,9 @@ fn text_jpeg_and_pdf_reach_the_moderator_byte_for_byte() {
             assert_eq!(&shown, file);
         }
         let report = opened.report("bob", "threat", &[]).unwrap();
+        // Retention is per evidence item from its arrival (issue 16): with a zero retention the
+        // evidence is purged by the first run after its case closes.
+        set_policy(&server, &net, |p| p["evidence_retention_ms"] = json!(0));
         let receipt = submit(&server, &net, &report, &blobs).unwrap();
         assert_eq!(receipt.verdict, "accepted", "{backend}");
         assert_eq!(server.count_rows("attachments"), 2, "{backend}");
@@ -283,7 +286,6 @@ fn text_jpeg_and_pdf_reach_the_moderator_byte_for_byte() {
             json!({ "action": "remove_content" }),
         );
         assert_eq!(r.status, 200, "{}", r.body);
-        set_policy(&server, &net, |p| p["evidence_retention_ms"] = json!(0));
         let r = server.post("/v1/admin/retention/run", &server.admin, json!({}));
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(server.count_rows("attachment_chunks"), 0, "{backend}");
