@@ -42,6 +42,14 @@ where
     }
 }
 
+/// A JSON body's bytes as `T`: 400 `malformed` unless they parse, and every string passes
+/// [`check_json_storable`] first (the report-intake route reads its body itself and uses this too).
+pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
+    typed(v)
+}
+
 /// A parsed JSON body as `T`, after [`check_json_storable`].
 fn typed<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
     check_json_storable("body", &v)?;
@@ -84,9 +92,7 @@ where
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
-        typed(v).map(Self)
+        parse_json_body(&body).map(Self)
     }
 }
 

@@ -189,7 +189,7 @@ fn receipt(stored: intake::Stored) -> (StatusCode, Json<ReportReceipt>) {
 }
 
 fn parse_submission(bytes: &[u8]) -> Result<ReportSubmission, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("body: {e}")))
+    crate::extract::parse_json_body(bytes)
 }
 
 /// A JSON report (no attachment blobs: a message with attachments is refused,
