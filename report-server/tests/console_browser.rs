@@ -20,7 +20,7 @@ use console_support::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Browser tests share two cores with the rest of the suite: one browser at a time.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -242,6 +242,19 @@ impl Server {
     }
 }
 
+/// Go to a case page and wait until that case (not the page before it) is shown.
+async fn open_case(b: &Browser, s: &Server, id: &str) {
+    b.goto(&s.url(&format!("#/cases/{id}"))).await;
+    b.wait_true(
+        &format!(
+            "(() => {{ const c = document.querySelector('main h1 code'); \
+               return !!c && c.textContent === '{id}' && !!document.getElementById('verified-h'); }})()"
+        ),
+        "the case page",
+    )
+    .await;
+}
+
 async fn sign_in_page(b: &Browser, s: &Server, token: &str) {
     b.goto(&s.url("#/signin")).await;
     b.type_into("#token", token).await;
@@ -359,8 +372,7 @@ async fn moderator_triages_resolves_and_bulk_dismisses() {
     b.screenshot("console-queue.png").await;
 
     // The script-tag message renders as text and runs nothing.
-    b.goto(&s.url(&format!("#/cases/{xss}"))).await;
-    b.find("#verified-h").await;
+    open_case(&b, &s, &xss).await;
     assert_eq!(
         b.text(".reported .message-text").await,
         "<script>window.__xss=1;alert(1)</script><img src=x onerror=\"window.__xss=2\">"
@@ -378,8 +390,7 @@ async fn moderator_triages_resolves_and_bulk_dismisses() {
     );
 
     // A case with text and earlier messages: verified panel, reporter's own message marked.
-    b.goto(&s.url(&format!("#/cases/{pills}"))).await;
-    b.find("#verified-h").await;
+    open_case(&b, &s, &pills).await;
     let verified = b.text(".verified").await;
     assert!(verified.contains("Stamp key id\n1"), "{verified}");
     let c = s.case(&pills).await;
@@ -497,8 +508,7 @@ async fn moderator_triages_resolves_and_bulk_dismisses() {
 
     // Narrow window: nothing overflows sideways.
     b.set_viewport(400, 800).await;
-    b.goto(&s.url(&format!("#/cases/{pills}"))).await;
-    b.find("#verified-h").await;
+    open_case(&b, &s, &pills).await;
     b.wait_true(
         "document.documentElement.scrollWidth <= window.innerWidth",
         "no horizontal overflow at 400px",
@@ -672,5 +682,117 @@ async fn admin_issues_a_token_shown_once_and_rotates_a_key() {
     )
     .await;
     assert!(b.text("table.audit").await.contains("key.rotate"));
+    b.close().await;
+}
+
+/// A real PNG of `width`×`height` pixels (a gradient, so it is visibly an image in screenshots).
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 160])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn images_render_inline_and_svg_runs_nothing() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let s = Server::start().await;
+    let photo = png(173, 61);
+    // An SVG that would run script if the console ever rendered it (inline, as <img>, <object>,
+    // <iframe> or by navigating to it).
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" onload="window.__xss=3;alert(3)"><script>window.__xss=4;alert(4)</script><rect width="40" height="40"/></svg>"#;
+    // A PNG mislabelled as HTML is not shown inline either.
+    let case = case_with_attachments(
+        &s.h.t(),
+        &s.h.net1,
+        "net1",
+        "mallory",
+        "Look at these <b>files</b>",
+        &[
+            ("image/png", &photo),
+            ("image/svg+xml", svg),
+            ("text/html", &photo),
+        ],
+    )
+    .await;
+    sign_in_page(&b, &s, &s.h.net1.moderator).await;
+    open_case(&b, &s, &case).await;
+    assert_eq!(
+        b.text(".reported .message-text").await,
+        "Look at these <b>files</b>"
+    );
+
+    // The PNG is rendered from the download endpoint: the browser decoded it to its real size.
+    b.wait_true(
+        "(() => { const i = document.querySelector('img.attachment-image'); \
+           return i && i.complete && i.naturalWidth > 0; })()",
+        "the image decoded",
+    )
+    .await;
+    let imgs = b
+        .js("return [...document.querySelectorAll('main img')].map(i => [i.naturalWidth, i.naturalHeight, new URL(i.src).pathname]);")
+        .await;
+    let c = s.case(&case).await;
+    let atts = c["evidence"][0]["content"]["message"]["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no attachments in the case view: {c}"));
+    assert_eq!(atts.len(), 3, "{c}");
+    let id_of = |i: usize| atts[i]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        imgs,
+        json!([[
+            173,
+            61,
+            format!("/v1/cases/{case}/attachments/{}", id_of(0))
+        ]])
+    );
+
+    // The SVG and the mislabelled file are only downloads: links with `download`, never rendered.
+    let links = b
+        .js("return [...document.querySelectorAll('main a[data-attachment]')].map(a => [a.dataset.attachment, a.hasAttribute('download')]);")
+        .await;
+    assert_eq!(links, json!([[id_of(1), true], [id_of(2), true]]));
+    assert_eq!(
+        b.js("return document.querySelectorAll('main object, main embed, main iframe, main svg image, main script').length;")
+            .await,
+        json!(0)
+    );
+    // The download of the SVG is an attachment, never a document to render.
+    let cookie = sign_in(&s.h.app, &s.h.net1.moderator).await;
+    let dl = with_session(
+        &s.h.app,
+        &cookie,
+        Method::GET,
+        &format!("/v1/cases/{case}/attachments/{}", id_of(1)),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(dl.status, StatusCode::OK);
+    let disposition = dl.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    // Should a browser render it anyway, the sandbox CSP leaves it no script and no sniffing.
+    assert_eq!(
+        dl.headers["content-security-policy"].to_str().unwrap(),
+        "sandbox; default-src 'none'"
+    );
+    assert_eq!(
+        dl.headers["x-content-type-options"].to_str().unwrap(),
+        "nosniff"
+    );
+    open_case(&b, &s, &case).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.no_alert().await;
+    assert_eq!(
+        b.js("return typeof window.__xss;").await,
+        json!("undefined")
+    );
+    b.screenshot("console-case-attachments.png").await;
     b.close().await;
 }

@@ -212,3 +212,70 @@ pub async fn room_case(t: &Transport, tokens: &NetTokens, net: &str, spec: RoomC
     }
     case_id
 }
+
+/// A real case whose reported message carries `text` and `files` (media type, bytes) as
+/// attachments: sealed with `frank::attachment`, stamped by the server, reported by a fresh
+/// recipient with the sealed blobs uploaded in the multipart intake. Returns the case id.
+pub async fn case_with_attachments(
+    t: &Transport,
+    tokens: &NetTokens,
+    net: &str,
+    sender: &str,
+    text: &str,
+    files: &[(&str, &[u8])],
+) -> String {
+    use franking_core::frank::attachment::AttachmentSealer;
+    use franking_core::frank::content::MessageContent;
+
+    let sealer = AttachmentSealer::with_segment_size(1024).unwrap();
+    let mut blobs = Vec::new();
+    let mut attachments = Vec::new();
+    for (media_type, bytes) in files {
+        let mut blob = Vec::new();
+        attachments.push(sealer.seal(media_type, *bytes, &mut blob).unwrap());
+        blobs.push(blob);
+    }
+    let content = MessageContent {
+        text: text.to_owned(),
+        attachments,
+    };
+    let reporter = uniq("bob");
+    let m = franked(
+        t,
+        &tokens.relay,
+        dm(net, sender, &reporter, &uniq("m")),
+        &content.encode().unwrap(),
+    )
+    .await;
+    let submission = json!({ "reporter": reporter, "category": "spam",
+                             "report": report_json(m, &reporter, vec![]) });
+    let boundary = "franking-console-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n\
+         Content-Type: application/json\r\n\r\n{submission}\r\n"
+    )
+    .into_bytes();
+    for (i, blob) in blobs.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; \
+                 filename=\"{i}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(blob);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            Some(&tokens.service),
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["case_id"].as_str().unwrap().to_owned()
+}
