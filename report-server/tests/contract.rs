@@ -160,7 +160,7 @@ struct Call {
     expect: Expect,
     role: Option<&'static str>,
     query: Vec<(String, String)>,
-    body: Option<Value>,
+    body: Option<BodyEdit>,
     path_override: Option<(String, String)>,
 }
 
@@ -300,6 +300,37 @@ enum Edit<'a> {
     Set(&'a str, Value),
 }
 
+/// How a call's body differs from the operation's base body.
+enum BodyEdit {
+    /// Another body altogether.
+    Replace(Value),
+    /// Property `key` of the object at pointer `at` removed (`None`) or set.
+    At {
+        at: String,
+        key: String,
+        value: Option<Value>,
+    },
+}
+
+impl BodyEdit {
+    /// The edited body.
+    fn apply(&self, base: &Value) -> Value {
+        match self {
+            BodyEdit::Replace(v) => v.clone(),
+            BodyEdit::At { at, key, value } => {
+                let mut out = base.clone();
+                let obj: &mut Map<String, Value> =
+                    out.pointer_mut(at).unwrap().as_object_mut().unwrap();
+                match value {
+                    None => obj.remove(key),
+                    Some(v) => obj.insert(key.clone(), v.clone()),
+                };
+                out
+            }
+        }
+    }
+}
+
 /// A body call recorded as a pointer edit; applied to the base body when sent.
 fn with(at: &str, edit: Edit<'_>, expect: Expect, what: &str) -> Call {
     let (key, value) = match edit {
@@ -307,23 +338,12 @@ fn with(at: &str, edit: Edit<'_>, expect: Expect, what: &str) -> Call {
         Edit::Set(k, v) => (k.to_owned(), Some(v)),
     };
     let mut c = Call::new(format!("body {at}/{key}: {what}"), expect, None);
-    c.body = Some(json!({"at": at, "key": key, "value": value, "remove": value.is_none()}));
+    c.body = Some(BodyEdit::At {
+        at: at.to_owned(),
+        key,
+        value,
+    });
     c
-}
-
-/// Apply a recorded edit to `base`.
-fn apply(base: &Value, edit: &Value) -> Value {
-    let mut out = base.clone();
-    let at = edit["at"].as_str().unwrap();
-    let key = edit["key"].as_str().unwrap().to_owned();
-    let target = out.pointer_mut(at).unwrap();
-    let obj: &mut Map<String, Value> = target.as_object_mut().unwrap();
-    if edit["remove"] == json!(true) {
-        obj.remove(&key);
-    } else {
-        obj.insert(key, edit["value"].clone());
-    }
-    out
 }
 
 /// Variants of the query string: each parameter valid (generated, and at its edges) and invalid.
@@ -497,7 +517,7 @@ async fn sweep_op(fx: &Fixtures, doc: &Doc<'_>, op: &Op<'_>, findings: &mut Vec<
             ("a number for the object body", json!(1)),
         ] {
             let mut c = Call::new(what, Expect::Invalid, None);
-            c.body = Some(json!({"replace": v}));
+            c.body = Some(BodyEdit::Replace(v));
             variants.push(c);
         }
         body_variants(doc, s, base, "", &mut variants);
@@ -526,8 +546,7 @@ async fn sweep_op(fx: &Fixtures, doc: &Doc<'_>, op: &Op<'_>, findings: &mut Vec<
             path = format!("{path}?{}", encode_query(&call.query));
         }
         let body = match (&base_body, &call.body) {
-            (_, Some(edit)) if edit.get("replace").is_some() => Some(edit["replace"].clone()),
-            (Some(base), Some(edit)) => Some(apply(base, edit)),
+            (Some(base), Some(edit)) => Some(edit.apply(base)),
             (base, None) => base.clone(),
             (None, Some(_)) => unreachable!("a body variant without a body"),
         };

@@ -174,3 +174,96 @@ async fn rotation_reseals_everything_online_and_resumably() {
         rotation_on(&h).await;
     }
 }
+
+/// `report-server rotate-server-key` with `envs` on the data dir `dir`: (success, stdout, stderr).
+fn rotate_cli(
+    dir: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_report-server"));
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .arg("rotate-server-key")
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("FRANKING_SERVER_KEY")
+        .env_remove("FRANKING_PREVIOUS_SERVER_KEY")
+        .env_remove("FRANKING_PRODUCTION")
+        .env_remove("FRANKING_CONFIG")
+        .env("RUST_LOG", "warn");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The binary: refusals with precise messages, then a rotation of a dev database, its
+/// verification, and a server that starts with the new key only (and not with the old one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotate_server_key_command() {
+    let dir = process::data_dir("rotate-cli");
+    let old = ServerKey::generate().unwrap().to_base64().to_string();
+    let new = ServerKey::generate().unwrap().to_base64().to_string();
+    let stranger = ServerKey::generate().unwrap().to_base64().to_string();
+    // A dev start seals the key check and the dev network's stamping key under the old key.
+    let mut server = process::ServerProcess::start(&dir, &[("FRANKING_SERVER_KEY", &old)]).await;
+    server.kill9();
+
+    let (ok, _, err) = rotate_cli(&dir, &[], &[]);
+    assert!(
+        !ok && err.contains("needs the new key in FRANKING_SERVER_KEY"),
+        "{err}"
+    );
+    let (ok, _, err) = rotate_cli(&dir, &[], &[("FRANKING_SERVER_KEY", &new)]);
+    assert!(!ok && err.contains("FRANKING_PREVIOUS_SERVER_KEY"), "{err}");
+    let envs = [
+        ("FRANKING_SERVER_KEY", new.as_str()),
+        ("FRANKING_PREVIOUS_SERVER_KEY", new.as_str()),
+    ];
+    let (ok, _, err) = rotate_cli(&dir, &[], &envs);
+    assert!(!ok && err.contains("is the same key"), "{err}");
+    let envs = [
+        ("FRANKING_SERVER_KEY", new.as_str()),
+        ("FRANKING_PREVIOUS_SERVER_KEY", stranger.as_str()),
+    ];
+    let (ok, _, err) = rotate_cli(&dir, &[], &envs);
+    assert!(!ok && err.contains("does not match"), "{err}");
+    let envs = [
+        ("FRANKING_SERVER_KEY", new.as_str()),
+        ("FRANKING_PREVIOUS_SERVER_KEY", "short"),
+    ];
+    let (ok, _, err) = rotate_cli(&dir, &[], &envs);
+    assert!(!ok && err.contains("FRANKING_PREVIOUS_SERVER_KEY"), "{err}");
+
+    let envs = [
+        ("FRANKING_SERVER_KEY", new.as_str()),
+        ("FRANKING_PREVIOUS_SERVER_KEY", old.as_str()),
+    ];
+    let (ok, out, err) = rotate_cli(&dir, &["--batch-size", "1"], &envs);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["complete"], true, "{out}");
+    let (ok, _, err) = rotate_cli(&dir, &["--verify-only"], &[("FRANKING_SERVER_KEY", &new)]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = rotate_cli(&dir, &["--verify-only"], &[("FRANKING_SERVER_KEY", &old)]);
+    assert!(
+        !ok && err.contains("does not open under server key"),
+        "{err}"
+    );
+    // The new key alone serves; the old one is refused at start.
+    let mut server = process::ServerProcess::start(&dir, &[("FRANKING_SERVER_KEY", &new)]).await;
+    assert!(server.is_running());
+    server.kill9();
+    let (ok, _, err) = rotate_cli(
+        &dir,
+        &["--verify-only"],
+        &[("FRANKING_SERVER_KEY", &stranger)],
+    );
+    assert!(!ok, "{err}");
+}
