@@ -294,6 +294,17 @@ pub async fn for_case(db: &AnyPool, case_id: &str) -> Result<Vec<StoredAttachmen
     .await?)
 }
 
+/// Attachment `id`, whatever its case (server-key rotation reads chunk contexts with it).
+pub async fn load_by_id(conn: &mut AnyConnection, id: &str) -> Result<StoredAttachment, ApiError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM attachments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| ApiError::Internal(format!("attachment {id} has chunks but no row")))
+}
+
 /// Attachment `id` of case `case_id` (404 `not_found` if the case has no such attachment).
 pub async fn load(db: &AnyPool, case_id: &str, id: &str) -> Result<StoredAttachment, ApiError> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -49,6 +49,16 @@ pub struct Cli {
     )]
     pub server_key: Option<String>,
 
+    /// The server key being replaced (base64url, 32 bytes), during a server-key rotation only:
+    /// values sealed under it still open; nothing new is sealed with it (docs/operations.md).
+    #[arg(
+        long,
+        env = "FRANKING_PREVIOUS_SERVER_KEY",
+        value_name = "B64URL",
+        hide_env_values = true
+    )]
+    pub previous_server_key: Option<String>,
+
     /// Refuse to start without FRANKING_SERVER_KEY and skip the dev bootstrap (no generated
     /// network, key or tokens).
     #[arg(long, env = "FRANKING_PRODUCTION")]
@@ -160,6 +170,18 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         checkpoints: Option<PathBuf>,
     },
+    /// Re-seal every stamping key, webhook secret and all evidence under FRANKING_SERVER_KEY (the
+    /// new key), opening what is sealed under FRANKING_PREVIOUS_SERVER_KEY (the old key); online
+    /// and resumable (run it again after a crash); verifies at the end that everything opens under
+    /// the new key alone and prints the JSON report.
+    RotateServerKey {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 200, value_name = "ROWS")]
+        batch_size: u32,
+        /// Only verify that every sealed value opens under FRANKING_SERVER_KEY alone.
+        #[arg(long)]
+        verify_only: bool,
+    },
 }
 
 impl core::fmt::Debug for Cli {
@@ -195,6 +217,8 @@ pub struct Config {
     pub database_url: String,
     /// Base64url server key, if configured.
     pub server_key: Option<String>,
+    /// Base64url previous server key (during a rotation), if configured.
+    pub previous_server_key: Option<String>,
     /// Production mode.
     pub production: bool,
     /// Request limits.
@@ -224,6 +248,10 @@ impl core::fmt::Debug for Config {
             .field(
                 "server_key",
                 &self.server_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "previous_server_key",
+                &self.previous_server_key.as_ref().map(|_| "<redacted>"),
             )
             .field("production", &self.production)
             .field("limits", &self.limits)
@@ -306,6 +334,10 @@ impl Cli {
         let server_key = match self.server_key {
             Some(k) => Some(k),
             None => from_file(&file, "FRANKING_SERVER_KEY")?,
+        };
+        let previous_server_key = match self.previous_server_key {
+            Some(k) => Some(k),
+            None => from_file(&file, "FRANKING_PREVIOUS_SERVER_KEY")?,
         };
         let production =
             self.production || from_file::<bool>(&file, "FRANKING_PRODUCTION")?.unwrap_or(false);
@@ -419,6 +451,7 @@ impl Cli {
             data_dir,
             database_url,
             server_key,
+            previous_server_key,
             production,
             limits,
             db_max_connections,

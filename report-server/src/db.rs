@@ -93,6 +93,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0020_attachments.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            25,
+            Cow::Borrowed("server key rotation"),
+            MigrationType::Simple,
+            include_str!("../migrations/0025_server_key_rotation.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -42,16 +42,20 @@ where
     }
 }
 
-/// A JSON body's bytes as `T`: 400 `malformed` unless they parse, and every string passes
-/// [`check_json_storable`] first (the report-intake route reads its body itself and uses this too).
+/// A JSON body's bytes as `T`: 400 `malformed` unless they parse as a JSON object, and every
+/// string passes [`check_json_storable`] first (the report-intake route reads its body itself and uses this too).
 pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
     typed(v)
 }
 
-/// A parsed JSON body as `T`, after [`check_json_storable`].
+/// A parsed JSON body as `T`: a JSON object (every request body of the API is one; serde would
+/// also read a struct from an array), after [`check_json_storable`].
 fn typed<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::malformed("body: expected a JSON object"));
+    }
     check_json_storable("body", &v)?;
     serde_json::from_value(v).map_err(|e| ApiError::malformed(format!("body: {e}")))
 }

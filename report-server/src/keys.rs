@@ -14,7 +14,7 @@ use crate::util::{now_ms, to_i64, to_u64};
 /// `seal` purpose label for stamping secrets.
 pub const SEAL_PURPOSE: &str = "stamping-key";
 
-fn seal_context(network: &str, key_id: u32) -> Vec<u8> {
+pub(crate) fn seal_context(network: &str, key_id: u32) -> Vec<u8> {
     let mut c = Vec::with_capacity(network.len() + 5);
     c.extend_from_slice(&(network.len() as u32).to_be_bytes());
     c.extend_from_slice(network.as_bytes());

@@ -27,8 +27,25 @@ async fn run() -> Result<(), ApiError> {
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     tracing::info!(?config, "starting");
+    if matches!(config.command, Some(Command::RotateServerKey { .. }))
+        && config.server_key.is_none()
+    {
+        return Err(ApiError::Config(
+            "rotate-server-key needs the new key in FRANKING_SERVER_KEY (base64url, 32 bytes) and \
+             the key being replaced in FRANKING_PREVIOUS_SERVER_KEY"
+                .into(),
+        ));
+    }
     let (server_key, generated) =
         bootstrap::server_key(config.server_key.as_deref(), &config.data_dir)?;
+    let server_key = match &config.previous_server_key {
+        None => server_key,
+        Some(previous) => {
+            let previous = report_server::seal::ServerKey::from_base64(previous)
+                .map_err(|e| ApiError::Config(format!("FRANKING_PREVIOUS_SERVER_KEY: {e}")))?;
+            server_key.with_previous(&previous)?
+        }
+    };
     if generated {
         say(&format!(
             "dev mode: generated server key in {} (mode 0600); set FRANKING_SERVER_KEY in production",
@@ -43,6 +60,15 @@ async fn run() -> Result<(), ApiError> {
         ),
     )
     .await?;
+    if let Some(Command::RotateServerKey {
+        batch_size,
+        verify_only,
+    }) = &config.command
+    {
+        let result = rotate_server_key(&pool, &server_key, *batch_size, *verify_only).await;
+        pool.close().await;
+        return result;
+    }
     bootstrap::check_server_key(&pool, &server_key).await?;
     if let Some(Command::AuditVerify { checkpoints }) = &config.command {
         let ok = audit_verify(&pool, &server_key, checkpoints.as_deref()).await?;
@@ -160,6 +186,33 @@ async fn audit_verify(
         .map_err(|e| ApiError::Internal(format!("report: {e}")))?;
     println!("{text}");
     Ok(report.ok)
+}
+
+/// `report-server rotate-server-key`: re-seal everything under the new key (or only verify),
+/// printing the JSON report.
+async fn rotate_server_key(
+    pool: &sqlx::AnyPool,
+    key: &report_server::seal::ServerKey,
+    batch_size: u32,
+    verify_only: bool,
+) -> Result<(), ApiError> {
+    use report_server::rotation;
+    if batch_size == 0 {
+        return Err(ApiError::Config("--batch-size must be at least 1".into()));
+    }
+    let report = if verify_only {
+        rotation::verify(pool, &key.without_previous()).await?
+    } else {
+        let opts = rotation::RotateOptions {
+            batch_size,
+            stop_after_batches: None,
+        };
+        rotation::rotate(pool, key, &opts).await?
+    };
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| ApiError::Internal(format!("report: {e}")))?;
+    say(&text);
+    Ok(())
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ApiError> {

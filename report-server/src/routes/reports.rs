@@ -266,15 +266,8 @@ fn part_index(field: &Field<'_>) -> Result<usize, ApiError> {
     name.parse().map_err(|_| bad())
 }
 
-/// A multipart report: the `report` part, then the reported message's attachment blobs.
-async fn multipart_intake(
-    state: &AppState,
-    service: &ServiceAuth,
-    req: Request,
-) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
-    let mut parts = Multipart::from_request(req, state)
-        .await
-        .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
+/// The first part of a multipart report, which must be named `report` (at most `max` bytes).
+async fn read_report_part(parts: &mut Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
     let first = parts
         .next_field()
         .await
@@ -285,7 +278,99 @@ async fn multipart_intake(
             "the first part of a multipart report must be named `report`",
         ));
     }
-    let bytes = read_part(first, state.limits.max_body_bytes).await?;
+    read_part(first, max).await
+}
+
+/// Check a part after `report`: named `attachment`, naming the attachment index `next` of a
+/// message with `count` attachments. Returns the index.
+fn attachment_part(field: &Field<'_>, next: usize, count: usize) -> Result<usize, ApiError> {
+    if field.name() != Some("attachment") {
+        return Err(ApiError::malformed(
+            "after `report`, every part must be named `attachment`",
+        ));
+    }
+    let index = part_index(field)?;
+    if index >= count || index < next {
+        return Err(ApiError::unprocessable(
+            "attachment_unexpected",
+            format!(
+                "blob {index}: the reported message has {count} attachments, and each is \
+                 uploaded once, in content order"
+            ),
+        ));
+    }
+    if index > next {
+        return Err(missing(next));
+    }
+    Ok(index)
+}
+
+/// A multipart intake body parsed without a server or database (for the fuzz target
+/// `intake_multipart` and tests): the same parts, names, order, size limit and report parsing as
+/// [`submit`], but the blobs are collected instead of verified and stored, and the attachment
+/// count comes from the (unverified) reported message.
+#[derive(Debug)]
+pub struct ParsedMultipart {
+    /// The `report` part.
+    pub submission: ReportSubmission,
+    /// Its franking-core report.
+    pub report: Report,
+    /// The attachment references of the reported message.
+    pub references: Vec<AttachmentRef>,
+    /// The blob of each attachment, in content order.
+    pub blobs: Vec<Vec<u8>>,
+}
+
+/// Parse a `multipart/form-data` intake body (`content_type` is the request's header) as the
+/// server does; the `report` part may hold at most `max_report_bytes`.
+pub async fn parse_multipart(
+    content_type: &str,
+    body: axum::body::Bytes,
+    max_report_bytes: usize,
+) -> Result<ParsedMultipart, ApiError> {
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .map_err(|e| ApiError::malformed(format!("request: {e}")))?;
+    let mut parts = Multipart::from_request(req, &())
+        .await
+        .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
+    let submission = parse_submission(&read_report_part(&mut parts, max_report_bytes).await?)?;
+    let report = parse_report(&submission.report)?;
+    let references = match MessageContent::decode_if_content(&report.message.plaintext) {
+        Ok(Some(content)) => content.attachments,
+        Ok(None) | Err(_) => Vec::new(),
+    };
+    let mut blobs = Vec::new();
+    while let Some(mut field) = parts.next_field().await.map_err(multipart_error)? {
+        attachment_part(&field, blobs.len(), references.len())?;
+        let mut blob = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            blob.extend_from_slice(&chunk);
+        }
+        blobs.push(blob);
+    }
+    if blobs.len() < references.len() {
+        return Err(missing(blobs.len()));
+    }
+    Ok(ParsedMultipart {
+        submission,
+        report,
+        references,
+        blobs,
+    })
+}
+
+/// A multipart report: the `report` part, then the reported message's attachment blobs.
+async fn multipart_intake(
+    state: &AppState,
+    service: &ServiceAuth,
+    req: Request,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let mut parts = Multipart::from_request(req, state)
+        .await
+        .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
+    let bytes = read_report_part(&mut parts, state.limits.max_body_bytes).await?;
     let checked = check(state, service, parse_submission(&bytes)?).await?;
     let refs = checked.attachment_refs();
     attachments::check_limits(&checked.policy, &refs)?;
@@ -297,25 +382,7 @@ async fn multipart_intake(
     let target = pending.attachment_target();
     let mut next = 0;
     while let Some(mut field) = parts.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("attachment") {
-            return Err(ApiError::malformed(
-                "after `report`, every part must be named `attachment`",
-            ));
-        }
-        let index = part_index(&field)?;
-        if index >= refs.len() || index < next {
-            return Err(ApiError::unprocessable(
-                "attachment_unexpected",
-                format!(
-                    "blob {index}: the reported message has {} attachments, and each is \
-                     uploaded once, in content order",
-                    refs.len()
-                ),
-            ));
-        }
-        if index > next {
-            return Err(missing(next));
-        }
+        let index = attachment_part(&field, next, refs.len())?;
         let store = target.as_ref().map(|(c, e)| (c.as_str(), e.as_str()));
         let mut upload =
             Upload::begin(pending.conn(), store, index, &refs[index], checked.now).await?;

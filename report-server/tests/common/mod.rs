@@ -348,6 +348,83 @@ pub fn submission(reporter: &str, report: Value) -> Value {
     json!({ "reporter": reporter, "category": "spam", "report": report })
 }
 
+/// Report (as bob, on `net`) a message from mallory that carries one attachment holding
+/// `attachment`, as a multipart body with its blob; asserts 201 and returns the receipt.
+pub async fn report_with_attachment(
+    t: &Transport,
+    net: &str,
+    tokens: &NetTokens,
+    attachment: &[u8],
+) -> Value {
+    use franking_core::frank::attachment::seal_attachment;
+    use franking_core::frank::content::MessageContent;
+    let mut blob = Vec::new();
+    let reference = seal_attachment("image/png", attachment, &mut blob).unwrap();
+    let content = MessageContent {
+        text: "see attached".into(),
+        attachments: vec![reference],
+    };
+    let ctx = dm(net, "mallory", "bob", &uniq("m"));
+    let m = franked(t, &tokens.relay, ctx, &content.encode().unwrap()).await;
+    let sub = submission("bob", report_json(m, "bob", vec![]));
+    let boundary = "franking-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n\
+         Content-Type: application/json\r\n\r\n{sub}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"attachment\"; filename=\"0\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&blob);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            Some(&tokens.service),
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+/// Report (as bob, on `net`) a message from mallory with `plaintext`; asserts 201 and returns the
+/// receipt and the submission.
+pub async fn report_plain(
+    t: &Transport,
+    net: &str,
+    tokens: &NetTokens,
+    plaintext: &[u8],
+) -> (Value, Value) {
+    let ctx = dm(net, "mallory", "bob", &uniq("m"));
+    let m = franked(t, &tokens.relay, ctx, plaintext).await;
+    let sub = submission("bob", report_json(m, "bob", vec![]));
+    let r = t
+        .post("/v1/reports", Some(&tokens.service), sub.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (r.body, sub)
+}
+
+/// The download path of the first attachment in a case view.
+pub fn first_download(case_view: &Value) -> Option<String> {
+    fn find(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(m) => m
+                .get("download")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| m.values().find_map(find)),
+            Value::Array(a) => a.iter().find_map(find),
+            _ => None,
+        }
+    }
+    find(case_view)
+}
+
 /// Count rows of a table (test-only dynamic SQL over a fixed table list).
 pub async fn count(state: &AppState, table: &str) -> i64 {
     assert!(
