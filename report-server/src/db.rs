@@ -100,6 +100,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0025_server_key_rotation.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            30,
+            Cow::Borrowed("group by message"),
+            MigrationType::Simple,
+            include_str!("../migrations/0030_group_by_message.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -259,7 +259,7 @@ async fn fetch(
         }
         ("evidence", "sealed") => {
             let rows: Vec<(String, String, String)> = sqlx::query_as(
-                "SELECT id, case_id, sealed FROM evidence WHERE id > $1 AND sealed <> '' \
+                "SELECT id, COALESCE(sealed_case_id, case_id), sealed FROM evidence WHERE id > $1 AND sealed <> '' \
                  ORDER BY id LIMIT $2",
             )
             .bind(k1)

@@ -75,15 +75,19 @@ impl ReportedMessage {
         }
     }
 
-    /// Whether `other` is the same stamped message: the same stamp, or the same commitment in the
-    /// same context (what a stamp binds). The same envelope delivered again under a new message id
-    /// has another context, so it is a different message.
+    /// Whether `other` is the same message: the same stamp, or the same commitment sent by the same
+    /// sender under the same message id on the same network (whatever delivery context and stamp
+    /// each copy carries: per-delivery stamps of one group message are one message). The same
+    /// envelope sent again under a new message id is a different message.
     pub fn same_message(&self, other: &ReportedMessage) -> bool {
         let same_stamp =
             self.stamp.key_id == other.stamp.key_id && self.stamp.mac == other.stamp.mac;
-        let same_binding =
-            self.commitment.ct_eq(&other.commitment) && self.context == other.context;
-        same_stamp || same_binding
+        let (a, b) = (&self.context, &other.context);
+        let same_message = self.commitment.ct_eq(&other.commitment)
+            && a.network() == b.network()
+            && a.sender() == b.sender()
+            && a.message_id() == b.message_id();
+        same_stamp || same_message
     }
 
     fn check_lengths(&self) -> Result<(), Error> {
@@ -109,20 +113,27 @@ impl ReportedMessage {
         now_ms: u64,
     ) -> Result<KeyId, Error> {
         self.check_lengths()?;
-        self.verify_binding(ring, now_ms)?;
+        self.verify_binding(ring, policy, now_ms)?;
         policy.check_time(self.context.timestamp_ms(), now_ms)?;
         Ok(self.stamp.key_id)
     }
 
     /// The checks every reported message needs: the stamp binds (suite, commitment, context) under
-    /// a key the ring accepts at `now_ms`, and the opening reproduces the commitment.
-    fn verify_binding(&self, ring: &KeyRing, now_ms: u64) -> Result<(), Error> {
+    /// a key the ring accepts at `now_ms` (a retired key only for contexts dated before its
+    /// retirement plus the policy's clock skew), and the opening reproduces the commitment.
+    fn verify_binding(
+        &self,
+        ring: &KeyRing,
+        policy: &ReportPolicy,
+        now_ms: u64,
+    ) -> Result<(), Error> {
         ring.verify(
             &self.stamp,
             self.suite,
             &self.commitment,
             &self.context,
             now_ms,
+            policy.max_clock_skew_ms,
         )?;
         let a = body_associated_data(self.suite, &self.associated_data);
         self.suite.verify_opening(
@@ -463,8 +474,10 @@ impl VerifiedReport {
 
 /// Verify a report at time `now_ms`; on success every field of the result is authentic.
 ///
-/// Checks, in order, for the reported message: structural limits ([`Error::Malformed`]); stamping
-/// key ([`Error::UnknownKeyId`], [`Error::KeyRetired`]); stamp HMAC/signature ([`Error::BadStamp`]);
+/// Checks, in order, for the reported message: structural limits ([`Error::Malformed`]); the
+/// ring's network ([`Error::WrongNetwork`]); stamping key ([`Error::UnknownKeyId`],
+/// [`Error::KeyRetired`], [`Error::StampAfterRetirement`]); stamp HMAC and signature rule
+/// ([`Error::BadStamp`], [`Error::SignatureRequired`], [`Error::UnexpectedSignature`]);
 /// commitment recomputed from (K_f, N, A, M) ([`Error::CommitmentMismatch`]); reporter among the
 /// context's recipients ([`Error::ReporterNotRecipient`]); timestamp inside the window
 /// ([`Error::OutsideWindow`]). Then for each earlier message the same key/stamp/commitment/window
@@ -481,7 +494,7 @@ pub fn verify_report(
 ) -> Result<VerifiedReport, Error> {
     report.check()?;
     let m = &report.message;
-    m.verify_binding(ring, now_ms)?;
+    m.verify_binding(ring, policy, now_ms)?;
     if !m.context.is_recipient(&report.reporter) {
         return Err(Error::ReporterNotRecipient);
     }
