@@ -1,6 +1,5 @@
 //! The `report-server` binary: parse configuration, open the database, serve until SIGTERM/ctrl-c.
 
-use clap::Parser as _;
 use report_server::bootstrap;
 use report_server::config::{Cli, Command};
 use report_server::metrics::MetricsAccess;
@@ -21,20 +20,21 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), ApiError> {
-    let config = Cli::parse().resolve()?;
+    let config = Cli::load()?.resolve()?;
+    // Colours only on a terminal: logs sent to a file or a collector stay plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     tracing::info!(?config, "starting");
-    let (server_key, generated) =
-        bootstrap::server_key(config.server_key.as_deref(), &config.data_dir)?;
-    if generated {
-        say(&format!(
-            "dev mode: generated server key in {} (mode 0600); set FRANKING_SERVER_KEY in production",
-            config.data_dir.join(bootstrap::SERVER_KEY_FILE).display()
-        ));
-    }
+    // The database first: a server that cannot open it writes nothing (no generated key file).
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        ApiError::Config(format!(
+            "cannot create data dir {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
     let (pool, backend) = db::connect_with(
         &config.database_url,
         db::PoolSettings::for_request_timeout(
@@ -43,6 +43,14 @@ async fn run() -> Result<(), ApiError> {
         ),
     )
     .await?;
+    let (server_key, generated) =
+        bootstrap::server_key(config.server_key.as_deref(), &config.data_dir)?;
+    if generated {
+        say(&format!(
+            "dev mode: generated server key in {} (mode 0600); set FRANKING_SERVER_KEY in production",
+            config.data_dir.join(bootstrap::SERVER_KEY_FILE).display()
+        ));
+    }
     bootstrap::check_server_key(&pool, &server_key).await?;
     if let Some(Command::AuditVerify { checkpoints }) = &config.command {
         let ok = audit_verify(&pool, &server_key, checkpoints.as_deref()).await?;
@@ -97,8 +105,10 @@ async fn run() -> Result<(), ApiError> {
     let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone())
         .with_metrics_access(access)
         .with_console(config.console.clone());
-    let _retention = report_server::retention::spawn_from_env(state.clone());
-    let _webhooks = report_server::webhooks::delivery::spawn_from_env(&state);
+    let _retention =
+        report_server::retention::spawn_configured(state.clone(), config.retention_interval);
+    let _webhooks =
+        report_server::webhooks::delivery::spawn_configured(&state, config.webhooks.clone());
     // Signal handlers first, so a SIGTERM right after the "listening" line is a graceful stop.
     let stop = shutdown_signal()?;
     let listener = bind(config.listen).await?;

@@ -2,3 +2,4 @@
 //! in-process report server over real HTTP on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
 pub mod harness;
+pub mod docs;
