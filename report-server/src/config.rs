@@ -324,7 +324,9 @@ fn file_flags(
                 )
             })?;
         if name == "FRANKING_CONFIG" {
-            return Err(format!("line {line}: a config file cannot name another one"));
+            return Err(format!(
+                "line {line}: a config file cannot name another one"
+            ));
         }
         let given = matches.value_source(arg.get_id().as_str());
         if matches!(
@@ -333,7 +335,9 @@ fn file_flags(
         ) {
             continue;
         }
-        let long = arg.get_long().ok_or_else(|| format!("line {line}: {name} has no flag"))?;
+        let long = arg
+            .get_long()
+            .ok_or_else(|| format!("line {line}: {name} has no flag"))?;
         if arg.get_action().takes_values() {
             flags.push(OsString::from(format!("--{long}={value}")));
         } else {
@@ -391,38 +395,26 @@ impl Cli {
         let production = self.production;
         let d = Limits::default();
         let limits = Limits {
-            max_body_bytes: self
-                .max_body_bytes
-                .unwrap_or(d.max_body_bytes),
+            max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
             request_timeout: Duration::from_secs(
                 self.request_timeout_secs
                     .unwrap_or(d.request_timeout.as_secs()),
             ),
-            max_upload_bytes: self
-                .max_upload_bytes
-                .unwrap_or(d.max_upload_bytes),
+            max_upload_bytes: self.max_upload_bytes.unwrap_or(d.max_upload_bytes),
             upload_timeout: Duration::from_secs(
                 self.upload_timeout_secs
                     .unwrap_or(d.upload_timeout.as_secs()),
             ),
-            max_batch: self
-                .max_batch
-                .unwrap_or(d.max_batch),
-            stamp_cache_ttl: Duration::from_millis(
-                self.stamp_cache_ms
-                    .unwrap_or(1000),
-            ),
+            max_batch: self.max_batch.unwrap_or(d.max_batch),
+            stamp_cache_ttl: Duration::from_millis(self.stamp_cache_ms.unwrap_or(1000)),
             header_read_timeout: Duration::from_secs(
                 self.header_timeout_secs
                     .unwrap_or(d.header_read_timeout.as_secs()),
             ),
             idle_timeout: Duration::from_secs(
-                self.idle_timeout_secs
-                    .unwrap_or(d.idle_timeout.as_secs()),
+                self.idle_timeout_secs.unwrap_or(d.idle_timeout.as_secs()),
             ),
-            max_connections: self
-                .max_connections
-                .unwrap_or(d.max_connections),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
             shutdown_timeout: Duration::from_secs(
                 self.shutdown_timeout_secs
                     .unwrap_or(d.shutdown_timeout.as_secs()),
@@ -450,14 +442,9 @@ impl Cli {
                 "FRANKING_METRICS_TOKEN must be at least 16 characters".into(),
             ));
         }
-        let db_max_connections = self
-            .db_max_connections
-            .unwrap_or(16);
+        let db_max_connections = self.db_max_connections.unwrap_or(16);
         let console = crate::console::ConsoleSettings {
-            session_ttl: Duration::from_secs(
-                self.session_ttl_secs
-                    .unwrap_or(12 * 60 * 60),
-            ),
+            session_ttl: Duration::from_secs(self.session_ttl_secs.unwrap_or(12 * 60 * 60)),
             cookie_secure: self.cookie_secure,
         };
         if console.session_ttl.is_zero() {
@@ -465,9 +452,7 @@ impl Cli {
                 "FRANKING_SESSION_TTL_SECS must be at least 1".into(),
             ));
         }
-        let log = self
-            .log
-            .unwrap_or_else(|| "info".to_owned());
+        let log = self.log.unwrap_or_else(|| "info".to_owned());
         if production && server_key.is_none() {
             return Err(ApiError::Config(
                 "production mode needs FRANKING_SERVER_KEY (base64url, 32 bytes)".into(),
@@ -555,13 +540,22 @@ mod tests {
         // the file and line named.
         for (text, expect) in [
             ("FRANKING_MAX_BATCH=lots\n", "--max-batch"),
-            ("\nFRANKING_RETENTION_INTERVAL=0\n", "line 2: unknown name \"FRANKING_RETENTION_INTERVAL\""),
-            ("FRANKING_PRODUCTION=maybe\n", "FRANKING_PRODUCTION must be true or false"),
+            (
+                "\nFRANKING_RETENTION_INTERVAL=0\n",
+                "line 2: unknown name \"FRANKING_RETENTION_INTERVAL\"",
+            ),
+            (
+                "FRANKING_PRODUCTION=maybe\n",
+                "FRANKING_PRODUCTION must be true or false",
+            ),
             ("just words\n", "line 1: expected NAME=value"),
         ] {
             std::fs::write(&p, text).unwrap();
             let e = load(&[]).unwrap_err().to_string();
-            assert!(e.contains(expect) && e.contains("config file"), "{text}: {e}");
+            assert!(
+                e.contains(expect) && e.contains("config file"),
+                "{text}: {e}"
+            );
         }
         let zero = Cli {
             max_connections: Some(0),

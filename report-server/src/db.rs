@@ -269,7 +269,9 @@ fn postgres_parts(url: &str) -> Option<(String, String, String, String)> {
         .or_else(|| url.strip_prefix("postgresql://"))?;
     let (authority, path) = rest.split_once('/')?;
     let name = path.split('?').next().filter(|n| !n.is_empty())?;
-    let (creds, hostport) = authority.rsplit_once('@').unwrap_or(("postgres", authority));
+    let (creds, hostport) = authority
+        .rsplit_once('@')
+        .unwrap_or(("postgres", authority));
     let user = creds.split(':').next().unwrap_or("postgres");
     let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
     Some((user.into(), host.into(), port.into(), name.into()))

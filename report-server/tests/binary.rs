@@ -259,7 +259,10 @@ fn config_file_help_and_plain_logs() {
         err.contains("line 2: unknown name \"FRANKING_RETENTION_INTERVAL\""),
         "{err}"
     );
-    assert!(!dir.join("server.key").exists(), "nothing written before the refusal");
+    assert!(
+        !dir.join("server.key").exists(),
+        "nothing written before the refusal"
+    );
 
     // A good file: the retention task is off (its start-up log line never appears), and the
     // warn-level lines on a pipe are plain text.
@@ -281,12 +284,21 @@ fn config_file_help_and_plain_logs() {
         assert!(out.read_line(&mut line).unwrap() > 0, "server exited early");
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let (status, err) = wait_exit(&mut child, 30);
     assert!(status.success(), "{err}");
     assert!(err.contains("webhook delivery worker started"), "{err}");
     assert!(!err.contains("evidence retention task started"), "{err}");
-    assert!(!err.contains('\x1b'), "ANSI escape codes in piped logs: {err:?}");
+    assert!(
+        !err.contains('\x1b'),
+        "ANSI escape codes in piped logs: {err:?}"
+    );
 
     let help = command(&dir, &["--help"], &[]).output().unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
@@ -298,7 +310,10 @@ fn config_file_help_and_plain_logs() {
         "DATABASE_URL",
         "RUST_LOG",
     ] {
-        assert!(help.contains(&format!("[env: {var}")), "{var} missing from --help");
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from --help"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -327,7 +342,10 @@ fn missing_postgres_database_says_how_to_create_it() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("does not exist"), "{err}");
     assert!(err.contains("create it with: createdb -h "), "{err}");
-    assert!(!dir.join("server.key").exists(), "server.key written before the database check");
+    assert!(
+        !dir.join("server.key").exists(),
+        "server.key written before the database check"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

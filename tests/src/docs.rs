@@ -161,10 +161,9 @@ fn lines_match(exp: &[&str], act: &[&str]) -> bool {
     match exp.split_first() {
         None => act.is_empty(),
         Some((&"...", rest)) => (0..=act.len()).any(|k| lines_match(rest, &act[k..])),
-        Some((e, rest)) => {
-            act.split_first()
-                .is_some_and(|(a, more)| line_matches(e, a) && lines_match(rest, more))
-        }
+        Some((e, rest)) => act
+            .split_first()
+            .is_some_and(|(a, more)| line_matches(e, a) && lines_match(rest, more)),
     }
 }
 
@@ -223,7 +222,14 @@ pub fn build_binaries() -> Result<PathBuf, String> {
     let status = Command::new(cargo)
         .current_dir(repo_root())
         .args(["build", "--quiet"])
-        .args(["-p", "client-sdk", "--bin", "franking", "--example", "relay"])
+        .args([
+            "-p",
+            "client-sdk",
+            "--bin",
+            "franking",
+            "--example",
+            "relay",
+        ])
         .args(["-p", "report-server", "--bin", "report-server"])
         .args(["-p", "attacks", "--bin", "franking-attacks"])
         .status()
@@ -613,8 +619,14 @@ mod tests {
 
     #[test]
     fn output_redaction() {
-        assert!(output_matches("{\"id\": \"case_[..]\"}", "{\"id\": \"case_x1\"}  \n"));
-        assert!(!output_matches("{\"id\": \"case_[..]\"}", "{\"id\": \"rep_x1\"}"));
+        assert!(output_matches(
+            "{\"id\": \"case_[..]\"}",
+            "{\"id\": \"case_x1\"}  \n"
+        ));
+        assert!(!output_matches(
+            "{\"id\": \"case_[..]\"}",
+            "{\"id\": \"rep_x1\"}"
+        ));
         assert!(output_matches("a\n...\nz", "a\nb\nc\nz"));
         assert!(output_matches("a\n...", "a"));
         assert!(!output_matches("a\nz", "a\nb\nz"));
