@@ -378,7 +378,12 @@ impl Cli {
         let rest = all.split_off(1.min(all.len()));
         all.extend(flags);
         all.extend(rest);
-        Self::try_parse_from(all).map_err(|e| in_file(e.to_string().trim().to_owned()))
+        Self::try_parse_from(all).map_err(|e| {
+            // clap's first line names the flag the variable stands for; its usage hint is noise.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            in_file(first.trim_start_matches("error: ").to_owned())
+        })
     }
 
     /// Resolve the parsed values (flags, environment and config file: see [`Cli::load`])

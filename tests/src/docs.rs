@@ -5,8 +5,8 @@
 //! - Its `sh` blocks run in order in **one** bash session (`set -euo pipefail`), in a fresh
 //!   temporary directory, with `franking`, `franking-attacks` and `report-server` (debug builds of
 //!   this workspace) first on `PATH`. `cargo run [--release] -p PKG [--bin BIN | --example EX] --
-//!   ARGS` runs the already-built binary (a `cargo` shim; examples must be listed in
-//!   [`build_binaries`]); any other cargo command fails and must be `skip`ped.
+//!   ARGS` runs the already-built binary (a `cargo` shim); any other cargo command fails and
+//!   must be `skip`ped.
 //!   `curl` answers an HTTP error by failing (a `.curlrc` with `--fail-with-body --silent
 //!   --show-error`): an example that expects an error says so (`|| echo "409 as expected"`).
 //! - Annotations, in the fence info string (```` ```sh server ````) or in a comment on the line
@@ -208,9 +208,13 @@ pub fn doc_files() -> Vec<PathBuf> {
     files
 }
 
-/// Builds the binaries the docs use (a no-op when `cargo test --workspace` built them already)
-/// and returns the directory that holds them.
+/// The directory of the binaries the docs use: `DOCS_BIN_DIR` if set (used as it is), else this
+/// build's target directory after `cargo build --workspace --bins --examples --tests` — the
+/// targets and features `cargo test --workspace` builds, so there it is a no-op.
 pub fn build_binaries() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("DOCS_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     // target/<profile>/deps/<test binary>
     let bin_dir = exe
@@ -221,17 +225,14 @@ pub fn build_binaries() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(repo_root())
-        .args(["build", "--quiet"])
         .args([
-            "-p",
-            "client-sdk",
-            "--bin",
-            "franking",
-            "--example",
-            "relay",
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bins",
+            "--examples",
+            "--tests",
         ])
-        .args(["-p", "report-server", "--bin", "report-server"])
-        .args(["-p", "attacks", "--bin", "franking-attacks"])
         .status()
         .map_err(|e| format!("cargo build: {e}"))?;
     if !status.success() {
