@@ -209,8 +209,9 @@ pub fn doc_files() -> Vec<PathBuf> {
 }
 
 /// The directory of the binaries the docs use: `DOCS_BIN_DIR` if set (used as it is), else this
-/// build's target directory after `cargo build --workspace --bins --examples --tests` — the
-/// targets and features `cargo test --workspace` builds, so there it is a no-op.
+/// build's target directory after `cargo test --workspace --no-run` — the targets, profile and
+/// features `cargo test --workspace` builds (binaries and examples included), so there it is a
+/// no-op.
 pub fn build_binaries() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("DOCS_BIN_DIR") {
         return Ok(PathBuf::from(dir));
@@ -225,14 +226,7 @@ pub fn build_binaries() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(repo_root())
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--bins",
-            "--examples",
-            "--tests",
-        ])
+        .args(["test", "--quiet", "--workspace", "--no-run"])
         .status()
         .map_err(|e| format!("cargo build: {e}"))?;
     if !status.success() {
