@@ -16,8 +16,8 @@
 //!     `RELAY_TOKEN` and `SERVICE_TOKEN` hold its URL and the tokens it printed.
 //!   - `env`: the block shows variables the reader already has (placeholders): it is not run.
 //!   - `root`: the block runs in the repository root instead of the temporary directory.
-//!   - `postgres`: the block needs PostgreSQL; `DATABASE_URL` is `TEST_DATABASE_URL`. Without it
-//!     the block is skipped (a failure under `CI=true`).
+//!   - `postgres`: the block needs PostgreSQL (it reads `TEST_DATABASE_URL`). Without it the
+//!     block is skipped (a failure under `CI=true`).
 //!   - `skip=REASON`: not run; the reason is printed in the test's output.
 //! - A block fenced ```` ```text output ```` (or `json output`) right after a `sh` block is the
 //!   expected end of that block's output (stdout and stderr): lines compare after trimming trailing space,
@@ -471,9 +471,6 @@ fn run_script(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-        cmd.env("DATABASE_URL", url);
-    }
     let _server = if runnable.iter().any(|b| b.ann.server) {
         let s = DocServer::start(bin_dir, &tmp.join("server"))?;
         cmd.env("FRANKING_SERVER", &s.url)
