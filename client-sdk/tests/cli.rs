@@ -415,55 +415,6 @@ fn help_documents_every_subcommand() {
     }
 }
 
-/// The CLI walkthrough of docs/client-sdk.md runs literally (`sh -e`, the built binary first on
-/// PATH) in an empty directory holding only `photo.jpg`: no brackets to edit out, no directory to
-/// create first, no timestamp outside the reporting window.
-#[test]
-fn docs_walkthrough_runs_as_written() {
-    let dir = workdir("docs-walkthrough");
-    let doc = include_str!("../../docs/client-sdk.md");
-    let section = &doc[doc.find("## The `franking` CLI").unwrap()..];
-    let start = section.find("```sh\n").unwrap() + "```sh\n".len();
-    let script = &section[start..start + section[start..].find("```").unwrap()];
-    let photo = b"\xFF\xD8\xFF\xE0 any bytes will do";
-    std::fs::write(dir.join("photo.jpg"), photo).unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_franking")).parent().unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
-    let out = Command::new("sh")
-        .args(["-ec", script])
-        .current_dir(&dir)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Only `verify` writes to stdout.
-    let verdict = json(&out.stdout);
-    assert_eq!(verdict["valid"], true, "{verdict}");
-    assert_eq!(verdict["text"], "hi");
-    for (key, out_dir) in [("shown", "shown"), ("verified", "verified")] {
-        let files: Vec<PathBuf> = std::fs::read_dir(dir.join(out_dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        assert_eq!(files.len(), 1, "{key}: {files:?}");
-        assert_eq!(files[0].extension().unwrap(), "jpg");
-        assert_eq!(std::fs::read(&files[0]).unwrap(), photo);
-    }
-    let opened = json(&std::fs::read(dir.join("opened.json")).unwrap());
-    let name = |v: &Value| {
-        let path = PathBuf::from(v["attachments"][0]["path"].as_str().unwrap());
-        path.file_name().unwrap().to_owned()
-    };
-    assert_eq!(name(&opened), name(&verdict));
-}
-
 /// Output directories are created (nested), opened and verified attachments carry an extension
 /// from their media type and equal the sender's files, and the JSON names them.
 #[test]

@@ -2,9 +2,12 @@
 //!
 //! Precedence: flag > environment variable > config file > built-in default. The config file
 //! (`--config FILE` / `FRANKING_CONFIG`) holds `NAME=value` lines using the environment variable
-//! names below (`#` starts a comment). See `docs/operations.md`.
+//! names of [`Cli`] (`#` starts a comment). [`Cli::load`] turns each line whose variable is not
+//! set and whose flag is not given into that flag, so a value parses exactly as it would from the
+//! environment; a name that is not one of [`Cli`]'s variables is refused. The one table of
+//! variables is [`Cli`] itself: `--help` lists every one. See `docs/operations.md`.
 
-use std::collections::HashMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -141,6 +144,33 @@ pub struct Cli {
     #[arg(long, env = "FRANKING_COOKIE_SECURE")]
     pub cookie_secure: bool,
 
+    /// How often this instance runs the evidence purge, in seconds; 0 = never (admins can still
+    /// run it with `POST /v1/admin/retention/run`) [default: 3600].
+    #[arg(long, env = "FRANKING_RETENTION_INTERVAL_SECS", value_name = "SECS")]
+    pub retention_interval_secs: Option<u64>,
+
+    /// How often this instance's webhook delivery worker claims due deliveries, in milliseconds;
+    /// 0 = no worker on this instance [default: 1000].
+    #[arg(long, env = "FRANKING_WEBHOOK_INTERVAL_MS", value_name = "MS")]
+    pub webhook_interval_ms: Option<u64>,
+
+    /// Per-attempt timeout of a webhook POST in milliseconds [default: 10000].
+    #[arg(long, env = "FRANKING_WEBHOOK_TIMEOUT_MS", value_name = "MS")]
+    pub webhook_timeout_ms: Option<u64>,
+
+    /// Attempts before a webhook delivery is dead-lettered [default: 12].
+    #[arg(long, env = "FRANKING_WEBHOOK_MAX_ATTEMPTS", value_name = "N")]
+    pub webhook_max_attempts: Option<u32>,
+
+    /// Backoff after a webhook delivery's first failure in milliseconds (doubling, equal jitter)
+    /// [default: 5000].
+    #[arg(long, env = "FRANKING_WEBHOOK_BACKOFF_MS", value_name = "MS")]
+    pub webhook_backoff_ms: Option<u64>,
+
+    /// Longest webhook retry backoff in milliseconds [default: 3600000].
+    #[arg(long, env = "FRANKING_WEBHOOK_MAX_BACKOFF_MS", value_name = "MS")]
+    pub webhook_max_backoff_ms: Option<u64>,
+
     /// Optional config file of `NAME=value` lines (environment variable names).
     #[arg(long, env = "FRANKING_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -237,6 +267,10 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// A one-shot command (`audit-verify`).
     pub command: Option<Command>,
+    /// Interval of the periodic evidence purge (`None`: not run by this instance).
+    pub retention_interval: Option<Duration>,
+    /// Webhook delivery worker settings (`None`: no worker on this instance).
+    pub webhooks: Option<crate::webhooks::delivery::DeliveryConfig>,
 }
 
 impl core::fmt::Debug for Config {
@@ -262,6 +296,8 @@ impl core::fmt::Debug for Config {
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("retention_interval", &self.retention_interval)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -278,120 +314,147 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-fn parse_file(text: &str) -> Result<HashMap<String, String>, ApiError> {
-    let mut map = HashMap::new();
+/// The `NAME=value` lines of a config file: (line number, name, value).
+fn parse_file(text: &str) -> Result<Vec<(usize, String, String)>, String> {
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (k, v) = line.split_once('=').ok_or_else(|| {
-            ApiError::Config(format!("config file line {}: expected NAME=value", i + 1))
-        })?;
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: expected NAME=value", i + 1))?;
         let v = v.trim().trim_matches('"');
-        map.insert(k.trim().to_owned(), v.to_owned());
+        lines.push((i + 1, k.trim().to_owned(), v.to_owned()));
     }
-    Ok(map)
+    Ok(lines)
 }
 
-fn from_file<T: std::str::FromStr>(
-    file: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<T>, ApiError> {
-    file.get(name)
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|_| ApiError::Config(format!("config file: invalid value for {name}")))
-        })
-        .transpose()
+/// The flags standing for the config file's lines: `--flag=value` (`--flag` for a switch set to
+/// a true value) for each line whose variable is not set in the environment and whose flag is not
+/// on the command line. Unknown names are refused.
+fn file_flags(
+    cmd: &clap::Command,
+    matches: &clap::ArgMatches,
+    text: &str,
+) -> Result<Vec<OsString>, String> {
+    use clap::parser::ValueSource;
+    let mut flags = Vec::new();
+    for (line, name, value) in parse_file(text)? {
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == name.as_str()))
+            .ok_or_else(|| {
+                format!(
+                    "line {line}: unknown name {name:?} (`report-server --help` lists every \
+                     variable)"
+                )
+            })?;
+        if name == "FRANKING_CONFIG" {
+            return Err(format!(
+                "line {line}: a config file cannot name another one"
+            ));
+        }
+        let given = matches.value_source(arg.get_id().as_str());
+        if matches!(
+            given,
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        let long = arg
+            .get_long()
+            .ok_or_else(|| format!("line {line}: {name} has no flag"))?;
+        if arg.get_action().takes_values() {
+            flags.push(OsString::from(format!("--{long}={value}")));
+        } else {
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => flags.push(OsString::from(format!("--{long}"))),
+                "false" | "0" | "no" | "off" | "" => {}
+                _ => return Err(format!("line {line}: {name} must be true or false")),
+            }
+        }
+    }
+    Ok(flags)
 }
 
 impl Cli {
-    /// Resolve flags/env against the optional config file and defaults.
+    /// Parse the command line and the environment (exiting on `--help`, `--version` and usage
+    /// errors, like any clap program), then the config file if one is named.
+    pub fn load() -> Result<Self, ApiError> {
+        Self::load_from(std::env::args_os().collect())
+    }
+
+    /// [`Cli::load`] with these arguments (the first is the program name).
+    pub fn load_from(args: Vec<OsString>) -> Result<Self, ApiError> {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let cmd = Self::command();
+        let matches = cmd.clone().get_matches_from(args.clone());
+        let cli = Self::from_arg_matches(&matches).map_err(|e| ApiError::Config(e.to_string()))?;
+        let Some(path) = cli.config.clone() else {
+            return Ok(cli);
+        };
+        let in_file = |e: String| ApiError::Config(format!("config file {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).map_err(|e| in_file(e.to_string()))?;
+        let flags = file_flags(&cmd, &matches, &text).map_err(in_file)?;
+        if flags.is_empty() {
+            return Ok(cli);
+        }
+        // The file's flags go right after the program name (before any subcommand).
+        let mut all = args;
+        let rest = all.split_off(1.min(all.len()));
+        all.extend(flags);
+        all.extend(rest);
+        Self::try_parse_from(all).map_err(|e| {
+            // clap's first line names the flag the variable stands for; its usage hint is noise.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            in_file(first.trim_start_matches("error: ").to_owned())
+        })
+    }
+
+    /// Resolve the parsed values (flags, environment and config file: see [`Cli::load`])
+    /// against the defaults.
     pub fn resolve(self) -> Result<Config, ApiError> {
-        let file = match &self.config {
-            Some(p) => parse_file(&std::fs::read_to_string(p).map_err(|e| {
-                ApiError::Config(format!("cannot read config file {}: {e}", p.display()))
-            })?)?,
-            None => HashMap::new(),
-        };
-        let data_dir = match self.data_dir {
-            Some(d) => d,
-            None => from_file(&file, "FRANKING_DATA_DIR")?.unwrap_or_else(|| PathBuf::from(".")),
-        };
-        let database_url = match self.database_url {
-            Some(u) => u,
-            None => match from_file::<String>(&file, "DATABASE_URL")? {
-                Some(u) => u,
-                None => format!("sqlite:{}?mode=rwc", data_dir.join("franking.db").display()),
-            },
-        };
-        let listen = match self.listen {
-            Some(l) => l,
-            None => from_file(&file, "FRANKING_LISTEN")?
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-        };
-        let server_key = match self.server_key {
-            Some(k) => Some(k),
-            None => from_file(&file, "FRANKING_SERVER_KEY")?,
-        };
-        let previous_server_key = match self.previous_server_key {
-            Some(k) => Some(k),
-            None => from_file(&file, "FRANKING_PREVIOUS_SERVER_KEY")?,
-        };
-        let production =
-            self.production || from_file::<bool>(&file, "FRANKING_PRODUCTION")?.unwrap_or(false);
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("."));
+        let database_url = self.database_url.unwrap_or_else(|| {
+            format!("sqlite:{}?mode=rwc", data_dir.join("franking.db").display())
+        });
+        let listen = self
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let server_key = self.server_key;
+        let previous_server_key = self.previous_server_key;
+        let production = self.production;
         let d = Limits::default();
         let limits = Limits {
-            max_body_bytes: self
-                .max_body_bytes
-                .or(from_file(&file, "FRANKING_MAX_BODY_BYTES")?)
-                .unwrap_or(d.max_body_bytes),
+            max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
             request_timeout: Duration::from_secs(
                 self.request_timeout_secs
-                    .or(from_file(&file, "FRANKING_REQUEST_TIMEOUT_SECS")?)
                     .unwrap_or(d.request_timeout.as_secs()),
             ),
-            max_upload_bytes: self
-                .max_upload_bytes
-                .or(from_file(&file, "FRANKING_MAX_UPLOAD_BYTES")?)
-                .unwrap_or(d.max_upload_bytes),
+            max_upload_bytes: self.max_upload_bytes.unwrap_or(d.max_upload_bytes),
             upload_timeout: Duration::from_secs(
                 self.upload_timeout_secs
-                    .or(from_file(&file, "FRANKING_UPLOAD_TIMEOUT_SECS")?)
                     .unwrap_or(d.upload_timeout.as_secs()),
             ),
-            max_batch: self
-                .max_batch
-                .or(from_file(&file, "FRANKING_MAX_BATCH")?)
-                .unwrap_or(d.max_batch),
-            stamp_cache_ttl: Duration::from_millis(
-                self.stamp_cache_ms
-                    .or(from_file(&file, "FRANKING_STAMP_CACHE_MS")?)
-                    .unwrap_or(1000),
-            ),
+            max_batch: self.max_batch.unwrap_or(d.max_batch),
+            stamp_cache_ttl: Duration::from_millis(self.stamp_cache_ms.unwrap_or(1000)),
             header_read_timeout: Duration::from_secs(
                 self.header_timeout_secs
-                    .or(from_file(&file, "FRANKING_HEADER_TIMEOUT_SECS")?)
                     .unwrap_or(d.header_read_timeout.as_secs()),
             ),
             idle_timeout: Duration::from_secs(
-                self.idle_timeout_secs
-                    .or(from_file(&file, "FRANKING_IDLE_TIMEOUT_SECS")?)
-                    .unwrap_or(d.idle_timeout.as_secs()),
+                self.idle_timeout_secs.unwrap_or(d.idle_timeout.as_secs()),
             ),
-            max_connections: self
-                .max_connections
-                .or(from_file(&file, "FRANKING_MAX_CONNECTIONS")?)
-                .unwrap_or(d.max_connections),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
             shutdown_timeout: Duration::from_secs(
                 self.shutdown_timeout_secs
-                    .or(from_file(&file, "FRANKING_SHUTDOWN_TIMEOUT_SECS")?)
                     .unwrap_or(d.shutdown_timeout.as_secs()),
             ),
             auth_failures_per_minute: self
                 .auth_failures_per_minute
-                .or(from_file(&file, "FRANKING_AUTH_FAILURES_PER_MINUTE")?)
                 .unwrap_or(d.auth_failures_per_minute),
         };
         for (name, zero) in [
@@ -406,47 +469,44 @@ impl Cli {
                 return Err(ApiError::Config(format!("{name} must be positive")));
             }
         }
-        let metrics_listen = match self.metrics_listen {
-            Some(a) => Some(a),
-            None => from_file(&file, "FRANKING_METRICS_LISTEN")?,
-        };
-        let metrics_token = match self.metrics_token {
-            Some(t) => Some(t),
-            None => from_file::<String>(&file, "FRANKING_METRICS_TOKEN")?,
-        };
+        let metrics_listen = self.metrics_listen;
+        let metrics_token = self.metrics_token;
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ApiError::Config(
                 "FRANKING_METRICS_TOKEN must be at least 16 characters".into(),
             ));
         }
-        let db_max_connections = self
-            .db_max_connections
-            .or(from_file(&file, "FRANKING_DB_MAX_CONNECTIONS")?)
-            .unwrap_or(16);
+        let db_max_connections = self.db_max_connections.unwrap_or(16);
         let console = crate::console::ConsoleSettings {
-            session_ttl: Duration::from_secs(
-                self.session_ttl_secs
-                    .or(from_file(&file, "FRANKING_SESSION_TTL_SECS")?)
-                    .unwrap_or(12 * 60 * 60),
-            ),
-            cookie_secure: self.cookie_secure
-                || from_file::<bool>(&file, "FRANKING_COOKIE_SECURE")?.unwrap_or(false),
+            session_ttl: Duration::from_secs(self.session_ttl_secs.unwrap_or(12 * 60 * 60)),
+            cookie_secure: self.cookie_secure,
         };
         if console.session_ttl.is_zero() {
             return Err(ApiError::Config(
                 "FRANKING_SESSION_TTL_SECS must be at least 1".into(),
             ));
         }
-        let log = self
-            .log
-            .or(from_file(&file, "RUST_LOG")?)
-            .unwrap_or_else(|| "info".to_owned());
+        let log = self.log.unwrap_or_else(|| "info".to_owned());
         if production && server_key.is_none() {
             return Err(ApiError::Config(
                 "production mode needs FRANKING_SERVER_KEY (base64url, 32 bytes)".into(),
             ));
         }
+        let retention_interval = match self.retention_interval_secs {
+            None => Some(crate::retention::DEFAULT_INTERVAL),
+            Some(0) => None,
+            Some(s) => Some(Duration::from_secs(s)),
+        };
+        let webhooks = crate::webhooks::delivery::DeliveryConfig::from_settings(
+            self.webhook_interval_ms,
+            self.webhook_timeout_ms,
+            self.webhook_max_attempts,
+            self.webhook_backoff_ms,
+            self.webhook_max_backoff_ms,
+        );
         Ok(Config {
+            retention_interval,
+            webhooks,
             listen,
             data_dir,
             database_url,
@@ -487,22 +547,51 @@ mod tests {
         std::fs::write(
             &p,
             "# comment\nFRANKING_LISTEN=127.0.0.1:9999\nFRANKING_MAX_BATCH=7\n\
-             FRANKING_IDLE_TIMEOUT_SECS=5\nFRANKING_SHUTDOWN_TIMEOUT_SECS=3\n",
+             FRANKING_IDLE_TIMEOUT_SECS=5\nFRANKING_SHUTDOWN_TIMEOUT_SECS=3\n\
+             FRANKING_RETENTION_INTERVAL_SECS=0\nFRANKING_WEBHOOK_MAX_ATTEMPTS=3\n\
+             FRANKING_COOKIE_SECURE=\"true\"\n",
         )
         .unwrap();
-        let cli = Cli {
-            config: Some(p),
-            max_batch: Some(9),
-            ..Cli::default()
+        let load = |extra: &[&str]| {
+            let mut args = vec!["report-server".to_owned(), "--config".into()];
+            args.push(p.display().to_string());
+            args.extend(extra.iter().map(|a| (*a).to_owned()));
+            Cli::load_from(args.into_iter().map(Into::into).collect())
         };
-        let c = cli.resolve().unwrap();
+        let c = load(&["--max-batch", "9"]).unwrap().resolve().unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.limits.max_batch, 9);
         assert_eq!(c.limits.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.limits.max_connections, 1024);
         assert!(c.database_url.starts_with("sqlite:"));
+        assert_eq!(c.retention_interval, None);
+        assert!(c.console.cookie_secure);
+        let hooks = c.webhooks.unwrap();
+        assert_eq!(hooks.max_attempts, 3);
+        assert_eq!(hooks.interval, Duration::from_secs(1));
         assert_eq!(c.limits.idle_timeout, Duration::from_secs(5));
         assert_eq!(c.limits.shutdown_timeout, Duration::from_secs(3));
+        // The same parsing as the environment: a bad value or an unknown name is refused with
+        // the file and line named.
+        for (text, expect) in [
+            ("FRANKING_MAX_BATCH=lots\n", "--max-batch"),
+            (
+                "\nFRANKING_RETENTION_INTERVAL=0\n",
+                "line 2: unknown name \"FRANKING_RETENTION_INTERVAL\"",
+            ),
+            (
+                "FRANKING_PRODUCTION=maybe\n",
+                "FRANKING_PRODUCTION must be true or false",
+            ),
+            ("just words\n", "line 1: expected NAME=value"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = load(&[]).unwrap_err().to_string();
+            assert!(
+                e.contains(expect) && e.contains("config file"),
+                "{text}: {e}"
+            );
+        }
         let zero = Cli {
             max_connections: Some(0),
             ..Cli::default()

@@ -87,6 +87,13 @@ pub fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            16,
+            Cow::Borrowed("retirement time"),
+            MigrationType::Simple,
+            include_str!("../migrations/0016_retirement_time.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             20,
             Cow::Borrowed("attachments"),
             MigrationType::Simple,
@@ -229,7 +236,10 @@ pub async fn connect_with(
             })
         });
     }
-    let pool = options.connect(url).await?;
+    let pool = options
+        .connect(url)
+        .await
+        .map_err(|e| connect_error(url, e))?;
     if backend == Backend::Sqlite {
         // WAL lets readers proceed during writes; the setting persists in the database file.
         sqlx::query("PRAGMA journal_mode = WAL")
@@ -247,6 +257,38 @@ pub async fn connect_with(
     // Link audit entries written before the audit chain existed (migration 11).
     crate::audit_chain::backfill(&pool).await?;
     Ok((pool, backend))
+}
+
+/// The start-up error for a database that cannot be opened: a PostgreSQL database that does not
+/// exist (SQLSTATE 3D000) says how to create it; anything else names the (password-redacted) URL.
+fn connect_error(url: &str, e: sqlx::Error) -> ApiError {
+    let shown = crate::config::redact_url(url);
+    let missing = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "3D000");
+    match postgres_parts(url) {
+        Some((user, host, port, name)) if missing => ApiError::Config(format!(
+            "database {name:?} does not exist on {host}:{port}; create it with: \
+             createdb -h {host} -p {port} -U {user} {name}"
+        )),
+        _ => ApiError::Config(format!("cannot open the database {shown}: {e}")),
+    }
+}
+
+/// (user, host, port, database) of a `postgres://user[:password]@host[:port]/database[?...]` URL.
+fn postgres_parts(url: &str) -> Option<(String, String, String, String)> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let (authority, path) = rest.split_once('/')?;
+    let name = path.split('?').next().filter(|n| !n.is_empty())?;
+    let (creds, hostport) = authority
+        .rsplit_once('@')
+        .unwrap_or(("postgres", authority));
+    let user = creds.split(':').next().unwrap_or("postgres");
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
+    Some((user.into(), host.into(), port.into(), name.into()))
 }
 
 /// Store a Rust enum as its TEXT name through sqlx `Any`: implements `Type`, `Encode` and `Decode`
@@ -299,5 +341,17 @@ mod tests {
         assert_eq!(f("sqlite::memory:"), None);
         assert_eq!(f("sqlite:x?mode=memory"), None);
         assert_eq!(f("postgres://h/db"), None);
+    }
+
+    #[test]
+    fn postgres_url_parts_for_the_createdb_advice() {
+        let p = |u| postgres_parts(u).map(|(a, b, c, d)| format!("{a} {b} {c} {d}"));
+        assert_eq!(
+            p("postgres://franking:pw@db.internal:5433/fr?sslmode=require").as_deref(),
+            Some("franking db.internal 5433 fr")
+        );
+        assert_eq!(p("postgres://h/db").as_deref(), Some("postgres h 5432 db"));
+        assert_eq!(p("postgres://h/"), None);
+        assert_eq!(p("sqlite:x.db"), None);
     }
 }

@@ -270,6 +270,7 @@ pub struct SealedKey {
     status: KeyStatus,
     created_at: i64,
     retired_at: Option<i64>,
+    stopped_at: Option<i64>,
 }
 
 impl core::fmt::Debug for SealedKey {
@@ -291,6 +292,7 @@ struct PolicyKeyRow {
     status: Option<KeyStatus>,
     created_at: Option<i64>,
     retired_at: Option<i64>,
+    stopped_at: Option<i64>,
 }
 
 /// A network's policy and its (still sealed) stamping keys in one query (report intake's hot path).
@@ -300,7 +302,7 @@ pub async fn load_policy_and_keys(
 ) -> Result<(Policy, Vec<SealedKey>), ApiError> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {POLICY_COLUMNS}, k.key_id, k.secret_sealed, k.status, k.created_at, \
-         k.retired_at \
+         k.retired_at, k.stopped_at \
          FROM network_policies p LEFT JOIN stamping_keys k ON k.network_id = p.network_id \
          WHERE p.network_id = $1"
     ));
@@ -317,6 +319,7 @@ pub async fn load_policy_and_keys(
                 status,
                 created_at,
                 retired_at: row.retired_at,
+                stopped_at: row.stopped_at,
             });
         }
         if policy.is_none() {
@@ -343,6 +346,8 @@ pub fn build_ring(
         let created_at = to_u64(k.created_at);
         match k.status {
             KeyStatus::Current => current = Some((key, created_at)),
+            // A key stopped at once verifies nothing: to the ring it was retired "long ago".
+            KeyStatus::Retired if k.stopped_at.is_some() => retired.push((key, created_at, 0)),
             KeyStatus::Retired => {
                 retired.push((key, created_at, to_u64(k.retired_at.unwrap_or(0))));
             }
@@ -412,7 +417,7 @@ pub async fn load_ring(
     grace_ms: u64,
 ) -> Result<KeyRing, ApiError> {
     let keys: Vec<SealedKey> = sqlx::query_as(
-        "SELECT key_id, secret_sealed, status, created_at, retired_at FROM stamping_keys \
+        "SELECT key_id, secret_sealed, status, created_at, retired_at, stopped_at FROM stamping_keys \
          WHERE network_id = $1 ORDER BY key_id",
     )
     .bind(network)
@@ -428,7 +433,7 @@ pub async fn load_current(
     network: &str,
 ) -> Result<StampKey, ApiError> {
     let k: SealedKey = sqlx::query_as(
-        "SELECT key_id, secret_sealed, status, created_at, retired_at FROM stamping_keys \
+        "SELECT key_id, secret_sealed, status, created_at, retired_at, stopped_at FROM stamping_keys \
          WHERE network_id = $1 AND status = 'current'",
     )
     .bind(network)
@@ -445,10 +450,14 @@ pub struct KeyView {
     pub created_at: i64,
     /// The key id (in stamps).
     pub key_id: i64,
-    /// Retirement time (ms); 0 = retired immediately (stops verifying at once).
+    /// Retirement time (ms): when a rotation made another key current (null while current; 0 for
+    /// a key stopped at once before schema version 16, whose retirement time was not kept).
     pub retired_at: Option<i64>,
     /// `current` or `retired`.
     pub status: KeyStatus,
+    /// When the key stopped verifying at once (`retire {"immediate": true}`, ms); null otherwise
+    /// (a retired key then verifies until `retired_at` + the policy's `key_grace_ms`).
+    pub stopped_at: Option<i64>,
 }
 
 /// A network's keys, by id.
@@ -457,7 +466,7 @@ pub async fn list_keys<'c, E: AnyExecutor<'c>>(
     network: &str,
 ) -> Result<Vec<KeyView>, ApiError> {
     Ok(sqlx::query_as(
-        "SELECT key_id, status, created_at, retired_at FROM stamping_keys \
+        "SELECT key_id, status, created_at, retired_at, stopped_at FROM stamping_keys \
          WHERE network_id = $1 ORDER BY key_id",
     )
     .bind(network)
@@ -553,17 +562,19 @@ pub async fn key_status(
     Ok(status)
 }
 
-/// Make a retired key stop verifying now (inside the caller's transaction): `retired_at = 0`,
-/// retired "long ago", so every verification fails with `key_retired`.
+/// Make a retired key stop verifying now (inside the caller's transaction): `stopped_at = now`
+/// (`retired_at` keeps the retirement time), so every verification fails with `key_retired`.
 pub async fn stop_verifying(
     conn: &mut AnyConnection,
     network: &str,
     key_id: u32,
+    now: i64,
 ) -> Result<(), ApiError> {
     sqlx::query(
-        "UPDATE stamping_keys SET retired_at = 0 \
-         WHERE network_id = $1 AND key_id = $2 AND status = $3",
+        "UPDATE stamping_keys SET stopped_at = COALESCE(stopped_at, $1) \
+         WHERE network_id = $2 AND key_id = $3 AND status = $4",
     )
+    .bind(now)
     .bind(network)
     .bind(i64::from(key_id))
     .bind(KeyStatus::Retired)

@@ -1,6 +1,5 @@
 //! The `report-server` binary: parse configuration, open the database, serve until SIGTERM/ctrl-c.
 
-use clap::Parser as _;
 use report_server::bootstrap;
 use report_server::config::{Cli, Command};
 use report_server::metrics::MetricsAccess;
@@ -21,9 +20,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), ApiError> {
-    let config = Cli::parse().resolve()?;
+    let config = Cli::load()?.resolve()?;
+    // Colours only on a terminal: logs sent to a file or a collector stay plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     tracing::info!(?config, "starting");
@@ -36,6 +37,21 @@ async fn run() -> Result<(), ApiError> {
                 .into(),
         ));
     }
+    // The database first: a server that cannot open it writes nothing (no generated key file).
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        ApiError::Config(format!(
+            "cannot create data dir {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    let (pool, backend) = db::connect_with(
+        &config.database_url,
+        db::PoolSettings::for_request_timeout(
+            config.db_max_connections,
+            config.limits.request_timeout,
+        ),
+    )
+    .await?;
     let (server_key, generated) =
         bootstrap::server_key(config.server_key.as_deref(), &config.data_dir)?;
     let server_key = match &config.previous_server_key {
@@ -52,14 +68,6 @@ async fn run() -> Result<(), ApiError> {
             config.data_dir.join(bootstrap::SERVER_KEY_FILE).display()
         ));
     }
-    let (pool, backend) = db::connect_with(
-        &config.database_url,
-        db::PoolSettings::for_request_timeout(
-            config.db_max_connections,
-            config.limits.request_timeout,
-        ),
-    )
-    .await?;
     if let Some(Command::RotateServerKey {
         batch_size,
         verify_only,
@@ -123,8 +131,10 @@ async fn run() -> Result<(), ApiError> {
     let state = AppState::new(pool.clone(), backend, server_key, config.limits.clone())
         .with_metrics_access(access)
         .with_console(config.console.clone());
-    let _retention = report_server::retention::spawn_from_env(state.clone());
-    let _webhooks = report_server::webhooks::delivery::spawn_from_env(&state);
+    let _retention =
+        report_server::retention::spawn_configured(state.clone(), config.retention_interval);
+    let _webhooks =
+        report_server::webhooks::delivery::spawn_configured(&state, config.webhooks.clone());
     // Signal handlers first, so a SIGTERM right after the "listening" line is a graceful stop.
     let stop = shutdown_signal()?;
     let listener = bind(config.listen).await?;

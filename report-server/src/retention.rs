@@ -40,8 +40,6 @@ use crate::webhooks::outbox::Event;
 
 /// Default interval of the periodic purge task.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
-/// Environment variable overriding the interval in seconds (`0` disables the task).
-pub const INTERVAL_ENV: &str = "FRANKING_RETENTION_INTERVAL_SECS";
 /// Audit actor of the periodic task.
 pub const SYSTEM_ACTOR: &str = "system:retention";
 /// Cases examined per batch.
@@ -163,22 +161,6 @@ async fn purge_case(
     Ok(purged)
 }
 
-/// The periodic interval from [`INTERVAL_ENV`] (default [`DEFAULT_INTERVAL`]; `0` = disabled;
-/// an unparsable value falls back to the default with a warning).
-pub fn interval_from_env() -> Option<Duration> {
-    match std::env::var(INTERVAL_ENV) {
-        Err(_) => Some(DEFAULT_INTERVAL),
-        Ok(v) => match v.trim().parse::<u64>() {
-            Ok(0) => None,
-            Ok(s) => Some(Duration::from_secs(s)),
-            Err(_) => {
-                tracing::warn!(value = %v, "{INTERVAL_ENV} is not a number of seconds; using default");
-                Some(DEFAULT_INTERVAL)
-            }
-        },
-    }
-}
-
 /// Start the periodic purge task (first run one interval after start). Errors are logged and the
 /// task carries on; several instances may run it at once (see the module docs).
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -196,9 +178,13 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// [`spawn`] with [`interval_from_env`]; `None` if disabled.
-pub fn spawn_from_env(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let every = interval_from_env()?;
+/// [`spawn`] with the configured interval (`FRANKING_RETENTION_INTERVAL_SECS`); `None` if
+/// disabled.
+pub fn spawn_configured(
+    state: AppState,
+    every: Option<Duration>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let every = every?;
     tracing::info!(
         interval_secs = every.as_secs(),
         "evidence retention task started"

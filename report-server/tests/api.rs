@@ -943,6 +943,15 @@ async fn admin_keys_rotate_retire() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
+    // The retirement time is kept; the stop time is recorded beside it (issue 15).
+    let k1 = &r.body["keys"][0];
+    assert_eq!(k1["key_id"], 1);
+    let (retired, stopped) = (
+        k1["retired_at"].as_i64().unwrap(),
+        k1["stopped_at"].as_i64().unwrap(),
+    );
+    assert!(retired > 0 && stopped >= retired, "{k1}");
+    assert!(r.body["keys"][1]["stopped_at"].is_null());
     let r = t
         .post(
             "/v1/admin/networks/net1/keys/77/retire",

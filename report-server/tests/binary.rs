@@ -240,6 +240,115 @@ fn closed_stdout_creates_no_tokens() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 15: a config file honours every variable (FRANKING_RETENTION_INTERVAL_SECS=0 too) and
+/// refuses an unknown name, naming file and line; `--help` lists every variable; logs written to
+/// a pipe carry no ANSI colour codes.
+#[test]
+fn config_file_help_and_plain_logs() {
+    let dir = temp_dir("config-file");
+    let conf = dir.join("server.conf");
+    std::fs::write(&conf, "# typo\nFRANKING_RETENTION_INTERVAL=0\n").unwrap();
+    let mut child = command(&dir, &["--config", conf.to_str().unwrap()], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_exit(&mut child, 30);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 2: unknown name \"FRANKING_RETENTION_INTERVAL\""),
+        "{err}"
+    );
+    assert!(
+        !dir.join("server.key").exists(),
+        "nothing written before the refusal"
+    );
+
+    // A good file: the retention task is off (its start-up log line never appears), and the
+    // warn-level lines on a pipe are plain text.
+    std::fs::write(
+        &conf,
+        "FRANKING_RETENTION_INTERVAL_SECS=0\nRUST_LOG=info\nFRANKING_LISTEN=127.0.0.1:0\n",
+    )
+    .unwrap();
+    let mut child = command(&dir, &["--config", conf.to_str().unwrap()], &[])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("report-server listening on") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "server exited early");
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (status, err) = wait_exit(&mut child, 30);
+    assert!(status.success(), "{err}");
+    assert!(err.contains("webhook delivery worker started"), "{err}");
+    assert!(!err.contains("evidence retention task started"), "{err}");
+    assert!(
+        !err.contains('\x1b'),
+        "ANSI escape codes in piped logs: {err:?}"
+    );
+
+    let help = command(&dir, &["--help"], &[]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for var in [
+        "FRANKING_RETENTION_INTERVAL_SECS",
+        "FRANKING_WEBHOOK_INTERVAL_MS",
+        "FRANKING_WEBHOOK_MAX_BACKOFF_MS",
+        "FRANKING_CONFIG",
+        "DATABASE_URL",
+        "RUST_LOG",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from --help"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 15: a PostgreSQL database that does not exist stops the start with a `createdb`
+/// command, before the dev server key file is written.
+#[test]
+fn missing_postgres_database_says_how_to_create_it() {
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "TEST_DATABASE_URL is required under CI=true"
+        );
+        eprintln!("TEST_DATABASE_URL not set: skipping");
+        return;
+    };
+    let dir = temp_dir("missing-db");
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{server}/rs_never_created_{}", std::process::id());
+    let mut child = command(&dir, &[], &[("DATABASE_URL", &url)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_exit(&mut child, 60);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(err.contains("create it with: createdb -h "), "{err}");
+    assert!(
+        !dir.join("server.key").exists(),
+        "server.key written before the database check"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 16.3: a database once used with `--production` is never dev-bootstrapped, even when a
 /// later start forgets `--production`.
 #[test]

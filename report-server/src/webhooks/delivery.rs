@@ -1,4 +1,4 @@
-//! The webhook delivery worker: every instance runs one ([`spawn_from_env`], started by the
+//! The webhook delivery worker: every instance runs one ([`spawn_configured`], started by the
 //! binary next to the retention task). Each run claims due deliveries, POSTs them and records the
 //! outcome.
 //!
@@ -33,17 +33,6 @@ use crate::metrics::Metrics;
 use crate::seal::ServerKey;
 use crate::state::AppState;
 use crate::util::{new_id, now_ms, random_bytes, to_i64};
-
-/// Environment variable: run interval in milliseconds (`0` disables the worker; default 1000).
-pub const INTERVAL_ENV: &str = "FRANKING_WEBHOOK_INTERVAL_MS";
-/// Environment variable: per-attempt timeout in milliseconds (default 10000).
-pub const TIMEOUT_ENV: &str = "FRANKING_WEBHOOK_TIMEOUT_MS";
-/// Environment variable: attempts before dead-lettering (default 12).
-pub const MAX_ATTEMPTS_ENV: &str = "FRANKING_WEBHOOK_MAX_ATTEMPTS";
-/// Environment variable: backoff after the first failure in milliseconds (default 5000).
-pub const BACKOFF_ENV: &str = "FRANKING_WEBHOOK_BACKOFF_MS";
-/// Environment variable: longest backoff in milliseconds (default 3600000).
-pub const MAX_BACKOFF_ENV: &str = "FRANKING_WEBHOOK_MAX_BACKOFF_MS";
 
 /// Longest `last_error` stored.
 const MAX_ERROR_LEN: usize = 300;
@@ -84,33 +73,28 @@ impl DeliveryConfig {
         self.timeout * 2 + Duration::from_secs(5)
     }
 
-    /// The settings from the environment (see the `*_ENV` constants); `None` if the worker is
-    /// disabled. Unparsable values fall back to the default with a warning.
-    pub fn from_env() -> Option<Self> {
-        fn ms(name: &str, default: Duration) -> Duration {
-            match std::env::var(name) {
-                Err(_) => default,
-                Ok(v) => v.trim().parse::<u64>().map_or_else(
-                    |_| {
-                        tracing::warn!(value = %v, "{name} is not a number; using default");
-                        default
-                    },
-                    Duration::from_millis,
-                ),
-            }
-        }
+    /// The settings from `report-server`'s configuration (flags, environment or config file:
+    /// `FRANKING_WEBHOOK_*`), each `None` taking the default; `None` if the worker is disabled
+    /// (an interval of 0).
+    pub fn from_settings(
+        interval_ms: Option<u64>,
+        timeout_ms: Option<u64>,
+        max_attempts: Option<u32>,
+        backoff_ms: Option<u64>,
+        max_backoff_ms: Option<u64>,
+    ) -> Option<Self> {
         let d = Self::default();
-        let interval = ms(INTERVAL_ENV, d.interval);
+        let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+        let interval = ms(interval_ms, d.interval);
         if interval.is_zero() {
             return None;
         }
-        let attempts = ms(MAX_ATTEMPTS_ENV, Duration::from_millis(12)).as_millis();
         Some(Self {
             interval,
-            timeout: ms(TIMEOUT_ENV, d.timeout),
-            max_attempts: i64::try_from(attempts).unwrap_or(12).max(1),
-            base_backoff: ms(BACKOFF_ENV, d.base_backoff),
-            max_backoff: ms(MAX_BACKOFF_ENV, d.max_backoff),
+            timeout: ms(timeout_ms, d.timeout),
+            max_attempts: max_attempts.map_or(d.max_attempts, |n| i64::from(n.max(1))),
+            base_backoff: ms(backoff_ms, d.base_backoff),
+            max_backoff: ms(max_backoff_ms, d.max_backoff),
             ..d
         })
     }
@@ -414,9 +398,12 @@ pub fn spawn(state: &AppState, cfg: DeliveryConfig) -> tokio::task::JoinHandle<(
     })
 }
 
-/// [`spawn`] with [`DeliveryConfig::from_env`]; `None` if disabled.
-pub fn spawn_from_env(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let cfg = DeliveryConfig::from_env()?;
+/// [`spawn`] with the configured settings; `None` if disabled.
+pub fn spawn_configured(
+    state: &AppState,
+    cfg: Option<DeliveryConfig>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let cfg = cfg?;
     tracing::info!(
         interval_ms = cfg.interval.as_millis(),
         "webhook delivery worker started"

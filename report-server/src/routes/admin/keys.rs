@@ -124,7 +124,7 @@ async fn retire_key(
                 "the key is already retired (use immediate=true to stop verifying it now)",
             ));
         }
-        KeyStatus::Retired => keys::stop_verifying(change.conn(), &id, key_id).await?,
+        KeyStatus::Retired => keys::stop_verifying(change.conn(), &id, key_id, now_ms()).await?,
     }
     let entry = AuditEntry::new("key.retire", format!("network:{id}/key:{key_id}"))
         .network(Some(&id))
