@@ -874,6 +874,7 @@ fn from_json_keeps_precise_codes() {
         envelope: d.envelope.clone(),
         context: d.context.clone(),
         stamp: d.stamp.clone(),
+        membership: None,
     };
     let json = serde_json::to_value(&delivered).unwrap();
     assert_eq!(

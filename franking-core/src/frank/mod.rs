@@ -30,7 +30,9 @@ pub mod content;
 mod context;
 mod envelope;
 mod json;
+pub mod merkle;
 mod report;
+mod room;
 mod secret;
 mod stamp;
 mod stamped;
@@ -49,6 +51,7 @@ pub use report::{
     EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
     VerifiedReport, verify_report, verify_report_bytes,
 };
+pub use room::{MembershipProof, RoomMembers};
 pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};
 pub use stamped::StampedEnvelope;
 pub use suite::Suite;
