@@ -208,32 +208,18 @@ mod tests {
                 .map(|m| leaf_hash(m.as_bytes()))
                 .collect();
             assert_eq!(t.root(), mth(&leaves), "n = {n}");
-            for i in 0..n {
+            for (i, leaf) in leaves.iter().enumerate() {
                 let path = t.path(i).unwrap();
                 assert!(path.len() <= (n as f64).log2().ceil() as usize);
-                assert!(verify_path(
-                    &leaves[i],
-                    i as u64,
-                    n as u64,
-                    &path,
-                    &t.root()
-                ));
+                assert!(verify_path(leaf, i as u64, n as u64, &path, &t.root()));
                 // (Another size can accept the same path for the same root, e.g. index 0 of 3 and
                 // of 4: the count is authenticated with the root, in the stamped context.)
-                assert!(!verify_path(
-                    &leaves[i], i as u64, n as u64, &path, &[0; 32]
-                ));
+                assert!(!verify_path(leaf, i as u64, n as u64, &path, &[0; 32]));
                 if n > 1 {
                     let other = (i + 1) % n;
+                    assert!(!verify_path(leaf, other as u64, n as u64, &path, &t.root()));
                     assert!(!verify_path(
-                        &leaves[i],
-                        other as u64,
-                        n as u64,
-                        &path,
-                        &t.root()
-                    ));
-                    assert!(!verify_path(
-                        &leaves[i],
+                        leaf,
                         i as u64,
                         n as u64,
                         &path[1..],
