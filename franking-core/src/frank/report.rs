@@ -191,9 +191,8 @@ impl ReportedMessage {
         let membership = if r.is_empty() {
             None
         } else {
-            Some(MembershipProof::from_bytes(
-                r.bytes("reported membership proof")?,
-            )?)
+            // Anything after the stamp must be exactly one field holding a proof.
+            Some(MembershipProof::from_bytes(r.bytes("trailing bytes")?)?)
         };
         r.finish()?;
         let m = ReportedMessage {
