@@ -8,6 +8,9 @@
 //!   the delivered [`StampedEnvelope`], and report building ([`OpenedMessage::report`]).
 //! * [`moderation`] — offline report verification (earlier messages in conversation order, with
 //!   who sent them) and attachment reconstruction.
+//! * [`group`] — rooms with stamps of constant size: [`group::GroupConversation`] (keys per epoch
+//!   from the host protocol's group secret) and the relay's [`group::RoomRelay`] (member root,
+//!   room contexts, each member's membership proof).
 //! * [`keys`] — JSON key files for session and platform stamping keys (used by the CLI).
 //! * [`server`] — blocking HTTP client for the report server: relay stamping and report intake.
 //!
@@ -19,6 +22,7 @@
 pub mod attachment;
 pub mod content;
 mod error;
+pub mod group;
 pub mod keys;
 pub mod messaging;
 pub mod moderation;

@@ -116,8 +116,9 @@ impl Conversation {
 
     /// Recipient: open a delivered envelope. Shows nothing unless every check passes:
     ///
-    /// 1. the context names `checks.me` as a recipient and, if given, the expected sender (the peer
-    ///    the E2E layer authenticated);
+    /// 1. the context names `checks.me` as a recipient (for a room context: the delivery's
+    ///    membership proof shows `checks.me` in the stamped member set) and, if given, the expected
+    ///    sender (the peer the E2E layer authenticated);
     /// 2. if the platform's published keys are configured, the stamp carries a valid Ed25519
     ///    signature over (commitment, context) by a key of the context's network, dated before the
     ///    key's retirement (plus [`OpenChecks::max_clock_skew_ms`]) — see
@@ -137,9 +138,7 @@ impl Conversation {
         checks: &OpenChecks<'_>,
     ) -> Result<OpenedMessage> {
         let ctx = &delivered.context;
-        if !ctx.is_recipient(checks.me) {
-            return Err(Error::NotForMe);
-        }
+        recipient_check(ctx.check_recipient(checks.me, delivered.membership.as_ref()))?;
         if let Some(sender) = checks.sender
             && ctx.sender() != sender
         {
@@ -163,8 +162,18 @@ impl Conversation {
             &opened,
             delivered.context.clone(),
             delivered.stamp.clone(),
-        );
+        )
+        .with_membership(delivered.membership.clone());
         Ok(OpenedMessage { content, reported })
+    }
+}
+
+/// Not named as a recipient is [`Error::NotForMe`]; a room context's membership errors keep their
+/// own codes.
+fn recipient_check(result: core::result::Result<(), franking_core::Error>) -> Result<()> {
+    match result {
+        Err(franking_core::Error::ReporterNotRecipient) => Err(Error::NotForMe),
+        other => Ok(other?),
     }
 }
 
@@ -279,9 +288,8 @@ impl OpenedMessage {
         reason: &str,
         earlier: &[&OpenedMessage],
     ) -> Result<Report> {
-        if !self.context().is_recipient(reporter) {
-            return Err(Error::Core(franking_core::Error::ReporterNotRecipient));
-        }
+        self.context()
+            .check_recipient(reporter, self.reported.membership.as_ref())?;
         if earlier.len() > MAX_EARLIER {
             return Err(Error::Core(franking_core::Error::Malformed {
                 what: "too many earlier messages",

@@ -152,6 +152,7 @@ impl ServerClient {
             envelope,
             context,
             stamp,
+            membership: None,
         })
     }
 

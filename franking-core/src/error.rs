@@ -163,6 +163,24 @@ pub enum Error {
         /// What was being parsed (`"report"`, `"envelope"`, ...).
         what: &'static str,
     },
+    /// A room's member set lists one member twice (a member tree is over unique ids).
+    #[error("the room member set lists a member twice")]
+    DuplicateMember,
+    /// A room context commits to its members, and no membership proof came with the message.
+    #[error("no membership proof for a room context")]
+    MembershipProofMissing,
+    /// The membership proof was issued for another epoch than the room context's.
+    #[error("membership proof is for epoch {proof}, the room context is at epoch {context}")]
+    MembershipEpochMismatch {
+        /// The proof's epoch.
+        proof: u64,
+        /// The stamped context's epoch.
+        context: u64,
+    },
+    /// The membership proof does not lead from the user's leaf to the stamped member root: the user
+    /// was not a member of the room at that epoch (or the proof was altered).
+    #[error("not a member of the room at the stamped epoch")]
+    NotRoomMember,
     /// Reading a blob or writing plaintext failed (streaming attachment functions only).
     #[error("I/O error ({kind:?}): {message}")]
     Io {
@@ -222,6 +240,10 @@ impl Error {
             Error::UnexpectedSignature => "unexpected_signature",
             Error::FrankingKeyIsSessionKey => "franking_key_is_session_key",
             Error::JsonNull { .. } => "json_null",
+            Error::DuplicateMember => "duplicate_member",
+            Error::MembershipProofMissing => "membership_proof_missing",
+            Error::MembershipEpochMismatch { .. } => "membership_epoch_mismatch",
+            Error::NotRoomMember => "not_room_member",
         }
     }
 }

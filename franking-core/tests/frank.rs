@@ -1128,6 +1128,7 @@ fn from_json_keeps_precise_codes() {
         envelope: d.envelope.clone(),
         context: d.context.clone(),
         stamp: d.stamp.clone(),
+        membership: None,
     };
     let json = serde_json::to_value(&delivered).unwrap();
     assert_eq!(
@@ -1216,6 +1217,7 @@ fn json_null_is_refused_everywhere() {
         envelope: d.envelope.clone(),
         context: d.context.clone(),
         stamp: d.stamp.clone(),
+        membership: None,
     };
     let sv = serde_json::to_value(&stamped).unwrap();
     for (path, field) in [("context", "room"), ("stamp", "signature")] {

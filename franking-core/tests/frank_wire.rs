@@ -83,6 +83,7 @@ fn reported() -> impl Strategy<Value = ReportedMessage> {
                 commitment: Commitment(t),
                 context,
                 stamp,
+                membership: None,
             },
         )
 }

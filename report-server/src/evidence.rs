@@ -140,6 +140,9 @@ pub struct EvidenceContent {
     pub reason: String,
     /// The reporting user.
     pub reporter: String,
+    /// For a room context: the reporter's verified membership (room, epoch, member count, leaf
+    /// index); `null` for a listed context.
+    pub reporter_membership: Option<crate::rooms::MembershipView>,
 }
 
 /// How a message's plaintext is shown.
@@ -306,6 +309,7 @@ impl EvidenceRow {
                     message: message_view(&rep.message, reporter, case_id, &own),
                     reason: rep.reason.clone(),
                     reporter: rep.reporter.clone(),
+                    reporter_membership: crate::rooms::membership_view(&rep.message),
                 })
             }
         };

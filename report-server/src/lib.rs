@@ -35,6 +35,7 @@ pub mod notes;
 pub mod page;
 pub mod ratelimit;
 pub mod retention;
+pub mod rooms;
 pub mod rotation;
 pub mod routes;
 pub mod seal;

@@ -1,6 +1,7 @@
 //! The platform-asserted delivery context that a stamp binds to a commitment.
 
 use crate::Error;
+use crate::frank::room::RoomMembers;
 use crate::frank::wire::{ObjType, Reader, Sink, Writer};
 
 /// Longest identifier (network, user, room, message id) in bytes.
@@ -15,7 +16,9 @@ pub const MAX_RECIPIENTS: usize = 10_000;
 /// most [`MAX_ID_LEN`] bytes; there is at least one recipient and at most [`MAX_RECIPIENTS`];
 /// recipients are sorted (bytewise) without duplicates and never include the sender. A relay can
 /// stamp one context per delivery (`recipients = [that user]`, with `room` set for group chats) or one
-/// per message naming every member.
+/// per message naming every member; or, for rooms of any size, commit to the member set
+/// ([`Context::room_members`], a room context of constant size: see [`crate::frank::RoomMembers`]),
+/// and then the recipient list is empty.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "ContextJson", into = "ContextJson")]
 pub struct Context {
@@ -23,6 +26,7 @@ pub struct Context {
     sender: String,
     room: Option<String>,
     recipients: Vec<String>,
+    members: Option<RoomMembers>,
     timestamp_ms: u64,
     message_id: String,
 }
@@ -39,7 +43,10 @@ struct ContextJson {
         deserialize_with = "crate::frank::wire::present"
     )]
     room: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    members: Option<RoomMembers>,
     timestamp_ms: u64,
     message_id: String,
 }
@@ -52,6 +59,7 @@ impl TryFrom<ContextJson> for Context {
             sender: j.sender,
             room: j.room,
             recipients: j.recipients,
+            members: j.members,
             timestamp_ms: j.timestamp_ms,
             message_id: j.message_id,
         };
@@ -67,13 +75,14 @@ impl From<Context> for ContextJson {
             sender: c.sender,
             room: c.room,
             recipients: c.recipients,
+            members: c.members,
             timestamp_ms: c.timestamp_ms,
             message_id: c.message_id,
         }
     }
 }
 
-fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
+pub(crate) fn check_id(id: &str, what: &'static str) -> Result<(), Error> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
         Err(Error::Malformed { what })
     } else {
@@ -139,6 +148,31 @@ impl Context {
             sender,
             room,
             recipients,
+            members: None,
+            timestamp_ms,
+            message_id: message_id.into(),
+        };
+        c.check()?;
+        Ok(c)
+    }
+
+    /// A room context of constant size: a message to `room` whose members (at the epoch and with
+    /// the root and count in `members`) are committed to, not listed. Each member proves
+    /// membership with a [`crate::frank::MembershipProof`].
+    pub fn room_members(
+        network: impl Into<String>,
+        sender: impl Into<String>,
+        room: impl Into<String>,
+        members: RoomMembers,
+        timestamp_ms: u64,
+        message_id: impl Into<String>,
+    ) -> Result<Self, Error> {
+        let c = Context {
+            network: network.into(),
+            sender: sender.into(),
+            room: Some(room.into()),
+            recipients: Vec::new(),
+            members: Some(members),
             timestamp_ms,
             message_id: message_id.into(),
         };
@@ -154,6 +188,19 @@ impl Context {
             check_id(room, "context room")?;
         }
         check_id(&self.message_id, "context message id")?;
+        if let Some(members) = &self.members {
+            if self.room.is_none() {
+                return Err(Error::Malformed {
+                    what: "room context without a room id",
+                });
+            }
+            if !self.recipients.is_empty() {
+                return Err(Error::Malformed {
+                    what: "room context with a recipient list",
+                });
+            }
+            return members.check();
+        }
         if self.recipients.is_empty() || self.recipients.len() > MAX_RECIPIENTS {
             return Err(Error::Malformed {
                 what: "context recipient count",
@@ -190,7 +237,13 @@ impl Context {
         self.room.as_deref()
     }
 
-    /// The recipients this context names (sorted, unique, never the sender).
+    /// The committed member set of a room context (`None` for a listed context).
+    pub fn members(&self) -> Option<&RoomMembers> {
+        self.members.as_ref()
+    }
+
+    /// The recipients this context names (sorted, unique, never the sender; empty for a room
+    /// context, whose members are committed to instead: see [`Context::members`]).
     pub fn recipients(&self) -> &[String] {
         &self.recipients
     }
@@ -235,8 +288,20 @@ impl Context {
         a == b
     }
 
-    /// Write the canonical encoding (type 0x02) into `sink`.
+    /// Write the canonical encoding (type 0x02, or 0x06 for a room context) into `sink`.
     pub(crate) fn encode_into<S: Sink>(&self, sink: &mut S) -> Result<(), Error> {
+        if let Some(members) = &self.members {
+            let mut w = Writer::new(sink, ObjType::RoomContext);
+            w.bytes(self.network.as_bytes());
+            w.bytes(self.sender.as_bytes());
+            w.bytes(self.room.as_deref().unwrap_or("").as_bytes());
+            w.u64(members.epoch);
+            w.u32(members.count);
+            w.bytes(&members.root);
+            w.u64(self.timestamp_ms);
+            w.bytes(self.message_id.as_bytes());
+            return w.finish();
+        }
         let mut w = Writer::new(sink, ObjType::Context);
         w.bytes(self.network.as_bytes());
         w.bytes(self.sender.as_bytes());
@@ -263,6 +328,9 @@ impl Context {
 
     /// Decode the canonical binary encoding; any deviation is an error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.get(1) == Some(&(ObjType::RoomContext as u8)) {
+            return Self::room_from_bytes(bytes);
+        }
         let mut r = Reader::object(bytes, ObjType::Context)?;
         let network = r.string("context network")?;
         let sender = r.string("context sender")?;
@@ -286,11 +354,29 @@ impl Context {
             sender,
             room: (!room.is_empty()).then_some(room),
             recipients,
+            members: None,
             timestamp_ms,
             message_id,
         };
         c.check()?;
         Ok(c)
+    }
+
+    /// Decode a room context (type 0x06).
+    fn room_from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::object(bytes, ObjType::RoomContext)?;
+        let network = r.string("context network")?;
+        let sender = r.string("context sender")?;
+        let room = r.string("context room")?;
+        let members = RoomMembers {
+            epoch: r.u64("room context epoch")?,
+            count: r.u32("room context member count")?,
+            root: r.fixed("room context member root")?,
+        };
+        let timestamp_ms = r.u64("context timestamp")?;
+        let message_id = r.string("context message id")?;
+        r.finish()?;
+        Self::room_members(network, sender, room, members, timestamp_ms, message_id)
     }
 }
 
@@ -301,6 +387,7 @@ impl core::fmt::Debug for Context {
             .field("sender", &self.sender)
             .field("room", &self.room)
             .field("recipients", &self.recipients)
+            .field("members", &self.members)
             .field("timestamp_ms", &self.timestamp_ms)
             .field("message_id", &self.message_id)
             .finish()

@@ -30,8 +30,10 @@ pub mod content;
 mod context;
 mod envelope;
 mod json;
+pub mod merkle;
 mod published;
 mod report;
+mod room;
 mod secret;
 mod stamp;
 mod stamped;
@@ -51,6 +53,7 @@ pub use report::{
     EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
     VerifiedReport, verify_report, verify_report_bytes,
 };
+pub use room::{MembershipProof, RoomMembers};
 pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};
 pub use stamped::StampedEnvelope;
 pub use suite::Suite;

@@ -5,6 +5,7 @@ use crate::frank::constants::NONCE_LEN;
 use crate::frank::context::{Context, MAX_ID_LEN};
 use crate::frank::envelope::{Commitment, Envelope, Opened, Opening, body_associated_data};
 use crate::frank::json;
+use crate::frank::room::MembershipProof;
 use crate::frank::stamp::{KeyId, KeyRing, Stamp};
 use crate::frank::suite::Suite;
 use crate::frank::wire::{self, ObjType, Reader};
@@ -39,6 +40,10 @@ pub struct ReportedMessage {
     pub context: Context,
     /// The platform's stamp over (T, context).
     pub stamp: Stamp,
+    /// For a room context: the reporter's proof of membership in the stamped member set, as the
+    /// relay delivered it (omitted otherwise; a proof with a listed context is `Malformed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<MembershipProof>,
 }
 
 impl core::fmt::Debug for ReportedMessage {
@@ -49,6 +54,7 @@ impl core::fmt::Debug for ReportedMessage {
             .field("commitment", &self.commitment)
             .field("context", &self.context)
             .field("stamp", &self.stamp)
+            .field("membership", &self.membership)
             .finish_non_exhaustive()
     }
 }
@@ -72,7 +78,14 @@ impl ReportedMessage {
             commitment: envelope.commitment,
             context,
             stamp,
+            membership: None,
         }
+    }
+
+    /// The same message carrying the recipient's membership proof (room contexts).
+    pub fn with_membership(mut self, membership: Option<MembershipProof>) -> Self {
+        self.membership = membership;
+        self
     }
 
     /// Whether `other` is the same message: the same stamp, or the same commitment sent by the same
@@ -99,6 +112,11 @@ impl ReportedMessage {
         if self.associated_data.len() > MAX_AD_LEN {
             return Err(Error::Malformed {
                 what: "reported associated data too long",
+            });
+        }
+        if self.membership.is_some() && self.context.members().is_none() {
+            return Err(Error::Malformed {
+                what: "membership proof for a context without a member root",
             });
         }
         Ok(())
@@ -154,11 +172,15 @@ impl ReportedMessage {
         w.bytes(self.commitment.as_bytes());
         w.bytes(&self.context.to_bytes()?);
         w.bytes(&self.stamp.to_bytes()?);
+        if let Some(p) = &self.membership {
+            w.bytes(&p.to_bytes()?);
+        }
         Ok(())
     }
 
     /// The canonical binary encoding (type 0x05): `01 05 ‖ [suite:1] ‖ [N:12] ‖ [body_ad] ‖ [M] ‖
-    /// [K_f:32] ‖ [T:32] ‖ [context object] ‖ [stamp object]`.
+    /// [K_f:32] ‖ [T:32] ‖ [context object] ‖ [stamp object] (‖ [membership proof object])`; the
+    /// last field is present exactly when the message carries a membership proof.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let mut inner = Ok(());
         let out = wire::encode(ObjType::ReportedMessage, |w| inner = self.encode_fields(w))?;
@@ -177,6 +199,12 @@ impl ReportedMessage {
         let commitment = Commitment(r.fixed("reported commitment")?);
         let context = Context::from_bytes(r.bytes("reported context")?)?;
         let stamp = Stamp::from_bytes(r.bytes("reported stamp")?)?;
+        let membership = if r.is_empty() {
+            None
+        } else {
+            // Anything after the stamp must be exactly one field holding a proof.
+            Some(MembershipProof::from_bytes(r.bytes("trailing bytes")?)?)
+        };
         r.finish()?;
         let m = ReportedMessage {
             suite,
@@ -187,6 +215,7 @@ impl ReportedMessage {
             commitment,
             context,
             stamp,
+            membership,
         };
         m.check_lengths()?;
         Ok(m)
@@ -479,11 +508,14 @@ impl VerifiedReport {
 /// [`Error::KeyRetired`], [`Error::StampAfterRetirement`]); stamp HMAC and signature rule
 /// ([`Error::BadStamp`], [`Error::SignatureRequired`], [`Error::UnexpectedSignature`]);
 /// commitment recomputed from (K_f, N, A, M) ([`Error::CommitmentMismatch`]); reporter among the
-/// context's recipients ([`Error::ReporterNotRecipient`]); timestamp inside the window
+/// context's recipients ([`Error::ReporterNotRecipient`]) or, for a room context, not the sender and
+/// proven a member at the stamped epoch by the message's membership proof
+/// ([`Error::MembershipProofMissing`], [`Error::MembershipEpochMismatch`],
+/// [`Error::NotRoomMember`]); timestamp inside the window
 /// ([`Error::OutsideWindow`]). Then for each earlier message the same key/stamp/commitment/window
 /// checks, plus: same conversation and not newer than the reported message
 /// ([`Error::NotSameConversation`]) and the reporter took part in it
-/// ([`Error::ReporterNotRecipient`]). A message included twice — by its stamp, or the reported
+/// ([`Error::ReporterNotRecipient`], or the membership errors for a room context). A message included twice — by its stamp, or the reported
 /// message again — is [`Error::DuplicateMessage`] (checked first, with the structural limits). The
 /// first failure is returned; its [`Error::code`] is stable.
 pub fn verify_report(
@@ -495,9 +527,8 @@ pub fn verify_report(
     report.check()?;
     let m = &report.message;
     m.verify_binding(ring, policy, now_ms)?;
-    if !m.context.is_recipient(&report.reporter) {
-        return Err(Error::ReporterNotRecipient);
-    }
+    m.context
+        .check_recipient(&report.reporter, m.membership.as_ref())?;
     policy.check_time(m.context.timestamp_ms(), now_ms)?;
     for e in &report.earlier {
         e.verify(ring, policy, now_ms)?;
@@ -506,9 +537,8 @@ pub fn verify_report(
         {
             return Err(Error::NotSameConversation);
         }
-        if !e.context.is_participant(&report.reporter) {
-            return Err(Error::ReporterNotRecipient);
-        }
+        e.context
+            .check_participant(&report.reporter, e.membership.as_ref())?;
     }
     let key_id = m.stamp.key_id;
     let mut order: Vec<usize> = (0..report.earlier.len()).collect();

@@ -4,6 +4,7 @@ use crate::Error;
 use crate::frank::context::Context;
 use crate::frank::envelope::Envelope;
 use crate::frank::json;
+use crate::frank::room::MembershipProof;
 use crate::frank::stamp::{KeyRing, Stamp};
 
 /// An envelope as the relay delivers it: the sender's envelope, the context the platform asserts,
@@ -18,6 +19,10 @@ pub struct StampedEnvelope {
     pub context: Context,
     /// The platform's stamp.
     pub stamp: Stamp,
+    /// For a room context: the delivering member's proof of membership, issued by the relay with
+    /// this delivery (the stamp itself is the same for every member). Omitted otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<MembershipProof>,
 }
 
 impl StampedEnvelope {
@@ -28,7 +33,14 @@ impl StampedEnvelope {
             envelope,
             context,
             stamp,
+            membership: None,
         })
+    }
+
+    /// This delivery with `member`'s proof attached (relay side, for room contexts).
+    pub fn with_membership(mut self, membership: MembershipProof) -> Self {
+        self.membership = Some(membership);
+        self
     }
 
     /// Parse the JSON form with precise errors: the envelope's unknown version or suite first

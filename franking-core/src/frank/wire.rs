@@ -25,6 +25,8 @@ pub(crate) enum ObjType {
     Stamp = 0x03,
     Report = 0x04,
     ReportedMessage = 0x05,
+    RoomContext = 0x06,
+    MembershipProof = 0x07,
 }
 
 /// Somewhere encoded bytes go: a buffer, or straight into a MAC (stamping without allocation).

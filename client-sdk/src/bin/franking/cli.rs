@@ -164,12 +164,28 @@ pub(crate) struct StampArgs {
     /// Sender user id asserted in the context.
     #[arg(long)]
     pub(crate) sender: String,
-    /// Recipient user id (repeatable; at least one).
-    #[arg(long, required = true)]
+    /// Recipient user id (repeatable; at least one unless --room-members is given).
+    #[arg(
+        long,
+        required_unless_present = "room_members",
+        conflicts_with = "room_members"
+    )]
     pub(crate) recipient: Vec<String>,
     /// Room (group conversation) id, for group messages.
     #[arg(long)]
     pub(crate) room: Option<String>,
+    /// Room stamp of constant size: a file with the room's member ids at --epoch, one per line
+    /// (UTF-8, sorted or not, no duplicates). The context commits to their Merkle root instead of
+    /// listing recipients; needs --room and --epoch.
+    #[arg(long, requires_all = ["room", "epoch"])]
+    pub(crate) room_members: Option<PathBuf>,
+    /// The membership epoch of --room-members (e.g. the MLS epoch).
+    #[arg(long, requires = "room_members")]
+    pub(crate) epoch: Option<u64>,
+    /// With --room-members: the delivery for this member, i.e. the stamped envelope with the
+    /// member's membership proof attached (what `franking open --me MEMBER` needs).
+    #[arg(long, requires = "room_members")]
+    pub(crate) deliver_to: Option<String>,
     /// Platform timestamp in milliseconds since the Unix epoch (default: now).
     #[arg(long)]
     pub(crate) timestamp_ms: Option<u64>,

@@ -76,7 +76,12 @@ function verifiedPanel(ev, m) {
       ['Network', ctx.network ?? '—'],
       ['Sender', ctx.sender ?? '—'],
       ctx.room ? ['Room', ctx.room] : null,
-      ['Recipients', (ctx.recipients || []).join(', ') || '—'],
+      ctx.members
+        ? ['Members', `room of ${ctx.members.count} at epoch ${ctx.members.epoch} (committed member root)`]
+        : ['Recipients', (ctx.recipients || []).join(', ') || '—'],
+      ev.content?.reporter_membership
+        ? ['Reporter membership', `verified member #${ev.content.reporter_membership.leaf_index} of room ${ev.content.reporter_membership.room} at epoch ${ev.content.reporter_membership.epoch}`]
+        : null,
       ['Sent at', time(ctx.timestamp_ms)],
       ['Message id', ctx.message_id ?? '—'],
     ], 'kv two-col'));
