@@ -47,7 +47,7 @@ pub use envelope::{
 };
 pub use report::{
     EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
-    VerifiedReport, verify_report, verify_report_bytes,
+    StampVerifier, VerifiedReport, verify_forwarded_report, verify_report, verify_report_bytes,
 };
 pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};
 pub use stamped::StampedEnvelope;
