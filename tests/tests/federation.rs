@@ -245,6 +245,7 @@ fn reports_cross_networks_and_decisions_come_back() {
     );
     // A key retired before the stamp's date: pin A's key 1 as retired ten minutes ago.
     let mut retired = key1.clone();
+    retired["created_at_ms"] = json!(now_ms() - 3_600_000);
     retired["retired_at_ms"] = json!(now_ms() - 600_000);
     let r = b.call(
         "PATCH",
