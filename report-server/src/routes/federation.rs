@@ -19,8 +19,8 @@ use crate::auth::Staff;
 use crate::cases;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
+use crate::federation;
 use crate::federation::forward::{self, CaseFederation, Decision, Forward, Inbound};
-use crate::federation::{self, WELL_KNOWN_KEYS};
 use crate::intake::{self, Federation};
 use crate::keys;
 use crate::routes::reports::parse_report;
@@ -33,7 +33,8 @@ pub const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
 /// The federation routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(WELL_KNOWN_KEYS, get(published_keys))
+        // The path is `federation::WELL_KNOWN_KEYS` (a literal here for the OpenAPI drift test).
+        .route("/.well-known/franking/keys", get(published_keys))
         .route("/v1/federation/reports", post(receive_forward))
         .route("/v1/federation/decisions", post(receive_decision))
         .route("/v1/cases/{id}/federation", get(case_federation))
