@@ -297,6 +297,19 @@ def case(name, suite, key_id, seed_label, plaintext, body_ad, ctx, reporter, wit
         report(reported_message(suite, n, body_ad, plaintext, k_f, env["T"], ctx, unknown_st),
                reporter, "harassment", earlier)[0],
         "unknown_key_id")
+    # One encoding per stamp (docs/protocol.md §3.4): a signing key's stamp must carry its
+    # signature, an HMAC-only key's stamp must not carry one.
+    if seed:
+        resigned = dict(st, bytes=obj(T_STAMP, [struct.pack(">I", key_id), st["mac"], b""]))
+        desc, code = "signature stripped from a signing key's stamp", "signature_required"
+    else:
+        fake_sig = drbg(name + "/unexpected signature", 64)
+        resigned = dict(st, bytes=obj(T_STAMP, [struct.pack(">I", key_id), st["mac"], fake_sig]))
+        desc, code = "signature added to an HMAC-only key's stamp", "unexpected_signature"
+    rej(desc,
+        report(reported_message(suite, n, body_ad, plaintext, k_f, env["T"], ctx, resigned),
+               reporter, "harassment", earlier)[0],
+        code)
     rej("truncated by one byte", rep_b[:-1], "malformed")
     rej("one trailing byte", rep_b + b"\x00", "malformed")
     rej("unsupported version byte", bytes([2]) + rep_b[1:], "unsupported_version")
@@ -339,6 +352,18 @@ def case(name, suite, key_id, seed_label, plaintext, body_ad, ctx, reporter, wit
                 if seed else None
             ),
         },
+        # The published record of a signing key (docs/protocol.md §4.6), created a day before T0.
+        "published_key": (
+            {
+                "network": ctx["network"],
+                "key_id": key_id,
+                "public_key": b64u(
+                    Ed25519PrivateKey.from_private_bytes(seed).public_key()
+                    .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)),
+                "created_at_ms": T0 - DAY,
+            }
+            if seed else None
+        ),
         "stamp": {
             "input": st["input"].hex(),
             "mac": st["mac"].hex(),

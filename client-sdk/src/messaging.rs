@@ -13,7 +13,7 @@
 //!
 //! // Alice seals; the relay stamps with the platform key and the context it asserts.
 //! let envelope = alice.seal(&MessageContent::text("hello bob"))?;
-//! let ring = KeyRing::new(StampKey::generate(KeyId(1), false)?, 0);
+//! let ring = KeyRing::new("example.net", StampKey::generate(KeyId(1), false)?, 0, 0);
 //! let ctx = Context::direct("example.net", "alice", "bob", 1_700_000_000_000, "m-1")?;
 //! let delivered = stamp_envelope(&ring, envelope, ctx)?;
 //!
@@ -30,8 +30,8 @@
 
 pub use franking_core::frank::StampedEnvelope;
 use franking_core::frank::{
-    self, Context, Envelope, KeyRing, MAX_EARLIER, Report, ReportedMessage, SessionKey, Suite,
-    VerifyingKey,
+    self, Context, Envelope, KeyRing, MAX_EARLIER, PublishedKey, Report, ReportPolicy,
+    ReportedMessage, SessionKey, Suite,
 };
 use zeroize::Zeroizing;
 
@@ -118,11 +118,13 @@ impl Conversation {
     ///
     /// 1. the context names `checks.me` as a recipient and, if given, the expected sender (the peer
     ///    the E2E layer authenticated);
-    /// 2. if a platform verifying key is configured, the stamp carries a valid Ed25519 signature over
-    ///    (commitment, context); HMAC-only stamps cannot be checked by clients (that is what keeps
-    ///    unreported messages deniable) — they are checked by the report server;
+    /// 2. if the platform's published keys are configured, the stamp carries a valid Ed25519
+    ///    signature over (commitment, context) by a key of the context's network, dated before the
+    ///    key's retirement (plus [`OpenChecks::max_clock_skew_ms`]) — see
+    ///    [`frank::verify_published`]; HMAC-only stamps cannot be checked by clients (that is what
+    ///    keeps unreported messages deniable) — they are checked by the report server;
     /// 3. the wrapped franking key opens under the session key with the commitment T in its
-    ///    associated data (an altered T or W fails here);
+    ///    associated data (an altered T or W fails here) and is not the session key;
     /// 4. the body opens under the franking key and T commits to it (an altered C fails here);
     /// 5. the plaintext is a well-formed [`MessageContent`] (a plaintext of another format is
     ///    `Error::Core(NotMessageContent)`).
@@ -143,12 +145,14 @@ impl Conversation {
         {
             return Err(Error::UnexpectedSender);
         }
-        if let Some(vk) = checks.platform_key {
-            delivered.stamp.verify_signature(
-                vk,
+        if let Some(keys) = checks.platform_keys {
+            frank::verify_published(
+                keys,
+                &delivered.stamp,
                 delivered.envelope.suite,
                 &delivered.envelope.commitment,
                 ctx,
+                checks.max_clock_skew_ms,
             )?;
         }
         let opened = frank::open(&delivered.envelope, &self.session_key, self.body_ad())?;
@@ -172,9 +176,12 @@ pub struct OpenChecks<'a> {
     pub me: &'a str,
     /// The sender the E2E layer authenticated, if known; the context must name it.
     pub sender: Option<&'a str>,
-    /// The platform's Ed25519 stamp key, if the platform signs stamps; then unsigned or badly signed
-    /// stamps are refused.
-    pub platform_key: Option<&'a VerifyingKey>,
+    /// The platform's published stamping keys, if the platform signs stamps; then unsigned, badly
+    /// signed, foreign-network or post-retirement stamps are refused.
+    pub platform_keys: Option<&'a [PublishedKey]>,
+    /// Clock skew allowed between a retired key's retirement and the stamps it made (default: the
+    /// report policy's default, 5 minutes).
+    pub max_clock_skew_ms: u64,
 }
 
 impl<'a> OpenChecks<'a> {
@@ -183,7 +190,8 @@ impl<'a> OpenChecks<'a> {
         Self {
             me,
             sender: None,
-            platform_key: None,
+            platform_keys: None,
+            max_clock_skew_ms: ReportPolicy::default().max_clock_skew_ms,
         }
     }
 
@@ -193,9 +201,10 @@ impl<'a> OpenChecks<'a> {
         self
     }
 
-    /// Also require a valid Ed25519 stamp signature under `key`.
-    pub fn platform_key(mut self, key: &'a VerifyingKey) -> Self {
-        self.platform_key = Some(key);
+    /// Also require a valid Ed25519 stamp signature under one of the platform's published `keys`
+    /// (see [`frank::verify_published`]).
+    pub fn platform_keys(mut self, keys: &'a [PublishedKey]) -> Self {
+        self.platform_keys = Some(keys);
         self
     }
 }

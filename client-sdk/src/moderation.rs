@@ -27,7 +27,7 @@
 //! let content = MessageContent { text: "look".into(), attachments: vec![reference] };
 //!
 //! // Relay stamps; recipient opens the message and the attachment.
-//! let ring = KeyRing::new(StampKey::generate(KeyId(1), false)?, 0);
+//! let ring = KeyRing::new("example.net", StampKey::generate(KeyId(1), false)?, 0, 0);
 //! let ctx = Context::direct("example.net", "alice", "bob", 1_700_000_000_000, "m-7")?;
 //! let delivered = stamp_envelope(&ring, alice.seal(&content)?, ctx)?;
 //! let opened = bob.open(&delivered, &OpenChecks::recipient("bob"))?;

@@ -347,7 +347,7 @@ mod tests {
             Duration::from_secs(5),
         )
         .unwrap();
-        let ring = KeyRing::new(StampKey::generate(KeyId(1), false).unwrap(), 0);
+        let ring = KeyRing::new("n", StampKey::generate(KeyId(1), false).unwrap(), 0, 0);
         let conv = Conversation::new("c", SessionKey::generate().unwrap());
         let env = conv.seal(&MessageContent::text("x")).unwrap();
         let ctx = Context::direct("n", "a", "b", 1, "m").unwrap();

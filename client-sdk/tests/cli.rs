@@ -119,6 +119,11 @@ fn setup(dir: &Path) -> Vec<u8> {
     );
     // stamp reads the sealed message from stdin.
     let sealed = std::fs::read(dir.join("sealed.json")).unwrap();
+    stamp_m1(dir, &sealed)
+}
+
+/// `franking stamp` with `platform.json`: message m1 from alice to bob on example.net at `T`.
+fn stamp_m1(dir: &Path, sealed: &[u8]) -> Vec<u8> {
     ok(
         dir,
         &[
@@ -136,7 +141,7 @@ fn setup(dir: &Path) -> Vec<u8> {
             "--message-id",
             "m1",
         ],
-        Some(&sealed),
+        Some(sealed),
     )
 }
 
@@ -401,7 +406,9 @@ fn help_documents_every_subcommand() {
     let out = bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["keygen", "seal", "stamp", "open", "report", "verify"] {
+    for sub in [
+        "keygen", "seal", "stamp", "open", "report", "verify", "publish",
+    ] {
         assert!(text.contains(sub), "{sub} missing from --help");
         let out = bin().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub} --help");
@@ -759,4 +766,125 @@ fn verify_lists_earlier_messages_in_order_with_the_reporters_own_flagged() {
         ]
     );
     assert_eq!(verdict["earlier"][0]["timestamp_ms"], 1_749_999_997_000u64);
+}
+
+/// `franking publish` prints a signing key's published record; `open --platform-keys` requires a
+/// valid signature by one of the listed keys (and refuses a stripped one, another network's keys,
+/// or a key published as retired before the message).
+#[test]
+fn open_checks_signatures_against_published_keys() {
+    let dir = workdir("published-keys");
+    ok(&dir, &["keygen", "session", "--out", "session.json"], None);
+    ok(
+        &dir,
+        &["keygen", "platform", "--sign", "--out", "platform.json"],
+        None,
+    );
+    let args = [
+        "publish",
+        "--platform-key",
+        "platform.json",
+        "--network",
+        "example.net",
+        "--created-at-ms",
+        "1700000000000",
+    ];
+    let published = json(&ok(&dir, &args, None));
+    assert_eq!(published.as_array().unwrap().len(), 1, "{published}");
+    assert_eq!(published[0]["network"], "example.net");
+    assert!(published[0].get("retired_at_ms").is_none(), "{published}");
+    assert!(!published.to_string().contains("mac_key"), "no secrets");
+    std::fs::write(dir.join("keys.json"), published.to_string()).unwrap();
+    let sealed = ok(
+        &dir,
+        &[
+            "seal",
+            "--session-key",
+            "session.json",
+            "--conversation",
+            "c1",
+            "--text",
+            "signed hello",
+        ],
+        None,
+    );
+    let delivered = stamp_m1(&dir, &sealed);
+    let open = |keys: &str| {
+        vec![
+            "open",
+            "--session-key",
+            "session.json",
+            "--conversation",
+            "c1",
+            "--me",
+            "bob",
+            "--platform-keys",
+            keys,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    fn argv(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let o = open("keys.json");
+    assert_eq!(
+        json(&ok(&dir, &argv(&o), Some(&delivered)))["text"],
+        "signed hello"
+    );
+    // Signature stripped.
+    let mut stripped = json(&delivered);
+    stripped["stamp"]
+        .as_object_mut()
+        .unwrap()
+        .remove("signature");
+    fails_with(
+        &dir,
+        &argv(&o),
+        Some(stripped.to_string().as_bytes()),
+        "signature_required",
+    );
+    // `null` instead of omission.
+    let mut null = json(&delivered);
+    null["stamp"]["signature"] = Value::Null;
+    fails_with(
+        &dir,
+        &argv(&o),
+        Some(null.to_string().as_bytes()),
+        "json_null",
+    );
+    // The keys of another network; a key retired before the message.
+    let mut other = published.clone();
+    other[0]["network"] = "other.net".into();
+    std::fs::write(dir.join("other.json"), other.to_string()).unwrap();
+    fails_with(
+        &dir,
+        &argv(&open("other.json")),
+        Some(&delivered),
+        "wrong_network",
+    );
+    let mut retired = published.clone();
+    retired[0]["retired_at_ms"] = 1_700_000_000_001u64.into();
+    std::fs::write(dir.join("retired.json"), retired.to_string()).unwrap();
+    fails_with(
+        &dir,
+        &argv(&open("retired.json")),
+        Some(&delivered),
+        "stamp_after_retirement",
+    );
+    // An HMAC-only key has nothing to publish.
+    ok(&dir, &["keygen", "platform", "--out", "hmac.json"], None);
+    fails_with(
+        &dir,
+        &[
+            "publish",
+            "--platform-key",
+            "hmac.json",
+            "--network",
+            "example.net",
+        ],
+        None,
+        "usage",
+    );
 }

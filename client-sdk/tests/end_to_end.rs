@@ -22,7 +22,12 @@ fn pair() -> (Conversation, Conversation) {
 }
 
 fn ring(sign: bool) -> KeyRing {
-    KeyRing::new(StampKey::generate(KeyId(3), sign).unwrap(), 0)
+    KeyRing::new(
+        "example.net",
+        StampKey::generate(KeyId(3), sign).unwrap(),
+        0,
+        0,
+    )
 }
 
 fn deliver(
@@ -150,13 +155,13 @@ fn attachments_end_to_end() {
     let delivered = deliver(&ring, &alice, &content, T0, "m-att");
 
     // Recipient: open the message (checking the platform signature), then each attachment.
-    let vk = ring.current().verifying_key().unwrap();
+    let keys = ring.published_keys();
     let opened = bob
         .open(
             &delivered,
             &OpenChecks::recipient("bob")
                 .sender("alice")
-                .platform_key(&vk),
+                .platform_keys(&keys),
         )
         .unwrap();
     assert_eq!(opened.content(), &content);

@@ -351,7 +351,7 @@ fn the_same_attack_fails_against_this_protocol() {
         Conversation::new("c", key.clone()),
         Conversation::new("c", key),
     );
-    let ring = KeyRing::new(StampKey::generate(KeyId(1), false).unwrap(), 0);
+    let ring = KeyRing::new("net", StampKey::generate(KeyId(1), false).unwrap(), 0, 0);
     let mut store = DedupStore::default();
 
     // Message 1: a benign attachment, stored under its blob id (the whole-file commitment).

@@ -21,7 +21,7 @@ fn setup(sign: bool) -> Setup {
     let key = SessionKey::generate().unwrap();
     let alice = Conversation::new("conv", key.clone());
     let bob = Conversation::new("conv", key);
-    let ring = KeyRing::new(StampKey::generate(KeyId(1), sign).unwrap(), 0);
+    let ring = KeyRing::new("net", StampKey::generate(KeyId(1), sign).unwrap(), 0, 0);
     let env = alice
         .seal(&MessageContent::text("the real message"))
         .unwrap();
@@ -141,8 +141,8 @@ fn context_not_naming_me_or_wrong_sender_is_refused() {
 #[test]
 fn stamp_binding_is_checked_when_the_platform_signs() {
     let s = setup(true);
-    let vk = s.ring.current().verifying_key().unwrap();
-    let checks = OpenChecks::recipient("bob").platform_key(&vk);
+    let keys = s.ring.published_keys();
+    let checks = OpenChecks::recipient("bob").platform_keys(&keys);
     assert!(s.bob.open(&s.delivered, &checks).is_ok());
 
     // Signature bytes altered.
@@ -160,7 +160,29 @@ fn stamp_binding_is_checked_when_the_platform_signs() {
     d.stamp.signature = None;
     assert!(matches!(
         s.bob.open(&d, &checks),
-        Err(Error::Core(CoreError::BadStamp))
+        Err(Error::Core(CoreError::SignatureRequired))
+    ));
+
+    // A context of another network than the published keys'.
+    let mut foreign = s.ring.published_keys();
+    foreign[0].network = "elsewhere".into();
+    assert!(matches!(
+        s.bob.open(
+            &s.delivered,
+            &OpenChecks::recipient("bob").platform_keys(&foreign)
+        ),
+        Err(Error::Core(CoreError::WrongNetwork))
+    ));
+
+    // The key published as retired before the message: a stamp dated after its retirement.
+    let mut retired = s.ring.published_keys();
+    retired[0].retired_at_ms = Some(T0 - 10 * 60_000);
+    assert!(matches!(
+        s.bob.open(
+            &s.delivered,
+            &OpenChecks::recipient("bob").platform_keys(&retired)
+        ),
+        Err(Error::Core(CoreError::StampAfterRetirement(_)))
     ));
 
     // A valid stamp of another message (other commitment) moved onto this envelope.
@@ -182,7 +204,7 @@ fn stamp_binding_is_checked_when_the_platform_signs() {
     ));
 
     // A stamp by another platform key.
-    let rogue = KeyRing::new(StampKey::generate(KeyId(1), true).unwrap(), 0);
+    let rogue = KeyRing::new("net", StampKey::generate(KeyId(1), true).unwrap(), 0, 0);
     let d = stamp_envelope(
         &rogue,
         s.delivered.envelope.clone(),
@@ -206,7 +228,7 @@ fn non_sdk_plaintext_is_refused() {
         b"raw bytes, not MessageContent",
     )
     .unwrap();
-    let ring = KeyRing::new(StampKey::generate(KeyId(1), false).unwrap(), 0);
+    let ring = KeyRing::new("net", StampKey::generate(KeyId(1), false).unwrap(), 0, 0);
     let ctx = Context::direct("net", "alice", "bob", T0, "m1").unwrap();
     let d = stamp_envelope(&ring, env, ctx).unwrap();
     assert!(matches!(

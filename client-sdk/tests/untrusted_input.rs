@@ -62,7 +62,7 @@ proptest! {
     fn mutated_stamped_envelope_json_is_refused_or_identical(pos in any::<prop::sample::Index>(), c in any::<char>()) {
         let key = SessionKey::from_bytes([1; 32]);
         let conv = Conversation::new("c", key);
-        let ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [2; 32], None), 0);
+        let ring = KeyRing::new("n", StampKey::from_bytes(KeyId(1), [2; 32], None), 0, 0);
         let env = conv.seal(&MessageContent::text("hello")).unwrap();
         let ctx = Context::direct("n", "alice", "bob", 1, "m").unwrap();
         let d = stamp_envelope(&ring, env, ctx).unwrap();

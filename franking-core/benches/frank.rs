@@ -20,7 +20,12 @@ fn stamping(c: &mut Criterion) {
     let env = seal(Suite::Aes256CtrBlake3, &session, b"", b"hello").unwrap();
     let mut group = c.benchmark_group("stamp");
     group.throughput(Throughput::Elements(1));
-    let hmac_ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [2; 32], None), 0);
+    let hmac_ring = KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(1), [2; 32], None),
+        0,
+        0,
+    );
     group.bench_function("hmac", |b| {
         b.iter(|| {
             black_box(
@@ -30,7 +35,12 @@ fn stamping(c: &mut Criterion) {
             )
         })
     });
-    let signing_ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [2; 32], Some([3; 32])), 0);
+    let signing_ring = KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(1), [2; 32], Some([3; 32])),
+        0,
+        0,
+    );
     group.bench_function("hmac+ed25519", |b| {
         b.iter(|| {
             black_box(
@@ -69,7 +79,12 @@ fn seal_open(c: &mut Criterion) {
 }
 
 fn verify(c: &mut Criterion) {
-    let ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [2; 32], None), 0);
+    let ring = KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(1), [2; 32], None),
+        0,
+        0,
+    );
     let session = SessionKey::from_bytes([1; 32]);
     let ctx = Context::direct("example.net", "alice", "bob", T0, "msg-0000001").unwrap();
     let env = seal(Suite::Aes256CtrBlake3, &session, b"", &[7u8; 256]).unwrap();

@@ -138,6 +138,31 @@ pub enum Error {
     /// The attachment is larger than the format allows (2^64 − 1 bytes or 2^64 segments).
     #[error("attachment too large")]
     AttachmentTooLarge,
+    /// The context names another network than the key ring's or published key's network.
+    #[error("the context's network is not the stamping key's network")]
+    WrongNetwork,
+    /// A retired stamping key's stamp is dated after the key's retirement (plus the allowed clock
+    /// skew): a retired key makes no new stamps, so this stamp is forged with a leaked old key or
+    /// the context's timestamp is false.
+    #[error("stamp of key {0} is dated after the key's retirement")]
+    StampAfterRetirement(u32),
+    /// The stamping key signs its stamps (Ed25519) but this stamp carries no signature.
+    #[error("the stamping key signs its stamps, but this stamp has no signature")]
+    SignatureRequired,
+    /// The stamp carries a signature, but its stamping key does not sign.
+    #[error("the stamp carries a signature its key does not make")]
+    UnexpectedSignature,
+    /// The unwrapped franking key equals the session key: the recipient's report would reveal the
+    /// session key to the platform. Nothing was decrypted.
+    #[error("the franking key equals the session key")]
+    FrankingKeyIsSessionKey,
+    /// A JSON form holds an explicit `null`: optional fields are omitted, never `null` (one
+    /// encoding per value).
+    #[error("{what}: optional fields are omitted, never null")]
+    JsonNull {
+        /// What was being parsed (`"report"`, `"envelope"`, ...).
+        what: &'static str,
+    },
     /// Reading a blob or writing plaintext failed (streaming attachment functions only).
     #[error("I/O error ({kind:?}): {message}")]
     Io {
@@ -191,6 +216,12 @@ impl Error {
             Error::AttachmentCommitmentMismatch => "attachment_commitment_mismatch",
             Error::AttachmentTooLarge => "attachment_too_large",
             Error::Io { .. } => "io_error",
+            Error::WrongNetwork => "wrong_network",
+            Error::StampAfterRetirement(_) => "stamp_after_retirement",
+            Error::SignatureRequired => "signature_required",
+            Error::UnexpectedSignature => "unexpected_signature",
+            Error::FrankingKeyIsSessionKey => "franking_key_is_session_key",
+            Error::JsonNull { .. } => "json_null",
         }
     }
 }

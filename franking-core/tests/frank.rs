@@ -4,9 +4,9 @@
 
 use franking_core::Error;
 use franking_core::frank::{
-    Commitment, Context, Envelope, KeyId, KeyRing, Opened, Report, ReportPolicy, ReportedMessage,
-    SessionKey, Stamp, StampKey, Suite, VerifiedReport, open, seal, verify_report,
-    verify_report_bytes,
+    Commitment, Context, Envelope, KeyId, KeyRing, Opened, PublishedKey, Report, ReportPolicy,
+    ReportedMessage, SessionKey, Stamp, StampKey, StampedEnvelope, Suite, VerifiedReport, open,
+    seal, verify_published, verify_report, verify_report_bytes,
 };
 
 const T0: u64 = 1_790_000_000_000; // message timestamp (ms)
@@ -22,7 +22,12 @@ fn policy() -> ReportPolicy {
 }
 
 fn ring() -> KeyRing {
-    KeyRing::new(StampKey::from_bytes(KeyId(7), [0x11; 32], None), 30 * DAY)
+    KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(7), [0x11; 32], None),
+        0,
+        30 * DAY,
+    )
 }
 
 fn ctx(msg_id: &str, ts: u64) -> Context {
@@ -286,7 +291,13 @@ fn every_context_field_is_bound_by_the_stamp() {
     for v in variants {
         let mut r = report_of(&d, "bob");
         r.message.context = v.clone();
-        assert_eq!(code(verify(r, &ring, NOW)), "bad_stamp", "{v:?}");
+        // A context of another network is refused before its stamp is even looked at.
+        let expected = if v.network() == d.context.network() {
+            "bad_stamp"
+        } else {
+            "wrong_network"
+        };
+        assert_eq!(code(verify(r, &ring, NOW)), expected, "{v:?}");
     }
 }
 
@@ -382,12 +393,99 @@ fn unknown_key_id() {
     r.message.stamp.key_id = KeyId(99);
     assert_eq!(verify(r, &ring, NOW).unwrap_err(), Error::UnknownKeyId(99));
     // A stamp from another platform's ring with a colliding id is a bad stamp, not accepted.
-    let other = KeyRing::new(StampKey::generate(KeyId(7), false).unwrap(), DAY);
+    let other = KeyRing::new(
+        "example.net",
+        StampKey::generate(KeyId(7), false).unwrap(),
+        0,
+        DAY,
+    );
     let mut r = report_of(&d, "bob");
     r.message.stamp = other
         .stamp(d.envelope.suite, &d.envelope.commitment, &d.context)
         .unwrap();
     assert_eq!(code(verify(r, &ring, NOW)), "bad_stamp");
+    // Another network's ring (same key bytes) refuses the context before looking at the stamp.
+    let elsewhere = KeyRing::new(
+        "other.net",
+        StampKey::from_bytes(KeyId(7), [0x11; 32], None),
+        0,
+        DAY,
+    );
+    assert_eq!(
+        verify(report_of(&d, "bob"), &elsewhere, NOW).unwrap_err(),
+        Error::WrongNetwork
+    );
+    assert_eq!(Error::WrongNetwork.code(), "wrong_network");
+}
+
+/// Finding 3: a retired key verifies only stamps dated before its retirement (plus the clock
+/// skew), so a leaked old key cannot forge fresh-looking stamps during the grace period.
+#[test]
+fn retired_key_verifies_only_stamps_dated_before_retirement() {
+    let (mut ring, session, _) = setup(Suite::Aes256CtrBlake3);
+    let old_key = StampKey::from_bytes(KeyId(7), [0x11; 32], None);
+    let rotated_at = T0 + DAY;
+    ring.rotate(StampKey::generate(KeyId(8), false).unwrap(), rotated_at)
+        .unwrap();
+    let skew = policy().max_clock_skew_ms;
+    // The leaked old key stamps messages dated after its retirement.
+    let forge = |ts: u64| {
+        let mut d = deliver(
+            Suite::Aes256CtrBlake3,
+            &ring,
+            &session,
+            b"forged",
+            ctx("m-late", ts),
+        );
+        d.stamp = old_key
+            .stamp(d.envelope.suite, &d.envelope.commitment, &d.context)
+            .unwrap();
+        d
+    };
+    let late = forge(rotated_at + skew + 1);
+    let now = rotated_at + skew + 2;
+    assert_eq!(
+        verify(report_of(&late, "bob"), &ring, now).unwrap_err(),
+        Error::StampAfterRetirement(7)
+    );
+    assert_eq!(
+        code(verify(report_of(&late, "bob"), &ring, now)),
+        "stamp_after_retirement"
+    );
+    // Dated at the edge of the allowed skew: still the old key's (a message stamped just before
+    // the rotation with a slightly fast clock).
+    let edge = forge(rotated_at + skew);
+    assert_eq!(code(verify(report_of(&edge, "bob"), &ring, now)), "ok");
+    // The current key has no such bound.
+    let fresh = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"fresh",
+        ctx("m-fresh", rotated_at + DAY),
+    );
+    assert_eq!(
+        code(verify(report_of(&fresh, "bob"), &ring, rotated_at + DAY)),
+        "ok"
+    );
+    // A ring loaded from storage applies the same rule.
+    let mut loaded = KeyRing::new(
+        "example.net",
+        StampKey::generate(KeyId(8), false).unwrap(),
+        rotated_at,
+        30 * DAY,
+    );
+    loaded
+        .insert_retired(old_key.clone(), 0, rotated_at)
+        .unwrap();
+    assert_eq!(
+        code(verify(report_of(&late, "bob"), &loaded, now)),
+        "stamp_after_retirement"
+    );
+    assert_eq!(
+        loaded.insert_retired(old_key, 0, rotated_at).unwrap_err(),
+        Error::DuplicateKeyId(7)
+    );
 }
 
 type Decode = fn(&[u8]) -> Result<(), Error>;
@@ -605,12 +703,26 @@ fn rooms() {
     );
 }
 
+fn signing_ring() -> KeyRing {
+    let key = StampKey::from_bytes(KeyId(1), [0x22; 32], Some([0x33; 32]));
+    KeyRing::new("example.net", key, T0 - DAY, DAY)
+}
+
 #[test]
 fn ed25519_signed_stamps_for_federation() {
-    let key = StampKey::from_bytes(KeyId(1), [0x22; 32], Some([0x33; 32]));
-    let vk = key.verifying_key().unwrap();
-    let ring = KeyRing::new(key, DAY);
-    assert_eq!(ring.verifying_keys(), vec![(KeyId(1), vk)]);
+    let ring = signing_ring();
+    let vk = ring.current().verifying_key().unwrap();
+    let published = ring.published_keys();
+    assert_eq!(
+        published,
+        vec![PublishedKey {
+            network: "example.net".into(),
+            key_id: KeyId(1),
+            public_key: vk,
+            created_at_ms: T0 - DAY,
+            retired_at_ms: None,
+        }]
+    );
     let session = SessionKey::generate().unwrap();
     let d = deliver(
         Suite::Aes256CtrBlake3,
@@ -621,23 +733,32 @@ fn ed25519_signed_stamps_for_federation() {
     );
     assert!(d.stamp.signature.is_some());
     let (suite, t) = (d.envelope.suite, d.envelope.commitment);
-    d.stamp
-        .verify_signature(&vk, suite, &t, &d.context)
-        .unwrap();
+    let check = |stamp: &Stamp, t: &Commitment, c: &Context| {
+        verify_published(&published, stamp, suite, t, c, 0)
+    };
+    check(&d.stamp, &t, &d.context).unwrap();
     assert_eq!(code(verify(report_of(&d, "bob"), &ring, NOW)), "ok");
     // Another network checks the signature over a tampered context or commitment: refused.
     let other_ctx = ctx("m-2", T0);
     assert_eq!(
-        d.stamp
-            .verify_signature(&vk, suite, &t, &other_ctx)
-            .unwrap_err(),
+        check(&d.stamp, &t, &other_ctx).unwrap_err(),
         Error::BadStamp
     );
     assert_eq!(
-        d.stamp
-            .verify_signature(&vk, suite, &Commitment([0; 32]), &d.context)
-            .unwrap_err(),
+        check(&d.stamp, &Commitment([0; 32]), &d.context).unwrap_err(),
         Error::BadStamp
+    );
+    // A context of a network that published nothing, or an unpublished key id.
+    let foreign = Context::direct("other.net", "alice", "bob", T0, "m-1").unwrap();
+    assert_eq!(
+        check(&d.stamp, &t, &foreign).unwrap_err(),
+        Error::WrongNetwork
+    );
+    let mut unknown = d.stamp.clone();
+    unknown.key_id = KeyId(2);
+    assert_eq!(
+        check(&unknown, &t, &d.context).unwrap_err(),
+        Error::UnknownKeyId(2)
     );
     // A corrupted signature makes the whole stamp bad, even though the HMAC is intact.
     let mut r = report_of(&d, "bob");
@@ -645,14 +766,147 @@ fn ed25519_signed_stamps_for_federation() {
         s[0] ^= 1;
     }
     assert_eq!(code(verify(r, &ring, NOW)), "bad_stamp");
-    // An HMAC-only ring refuses signed stamps it cannot check.
+    // An HMAC-only ring refuses a signature its key does not make.
     let mut r = report_of(&d, "bob");
     r.message.stamp.signature = Some([0; 64]);
-    let hmac_only = KeyRing::new(StampKey::from_bytes(KeyId(1), [0x22; 32], None), DAY);
-    assert_eq!(code(verify(r.clone(), &hmac_only, NOW)), "bad_stamp");
+    let hmac_only = KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(1), [0x22; 32], None),
+        0,
+        DAY,
+    );
+    assert_eq!(
+        code(verify(r.clone(), &hmac_only, NOW)),
+        "unexpected_signature"
+    );
     // Without the signature, the same stamp verifies on the HMAC-only ring (same HMAC key).
     r.message.stamp.signature = None;
     assert_eq!(code(verify(r, &hmac_only, NOW)), "ok");
+}
+
+/// Finding 1: a signing key's stamp with its signature stripped is a second encoding of the same
+/// stamp; it is refused (server and recipients), so each stamp has one valid encoding.
+#[test]
+fn stripped_signature_is_refused() {
+    let ring = signing_ring();
+    let session = SessionKey::generate().unwrap();
+    let d = deliver(
+        Suite::CtrHmacSha256,
+        &ring,
+        &session,
+        b"signed",
+        ctx("m-1", T0),
+    );
+    let mut r = report_of(&d, "bob");
+    r.message.stamp.signature = None;
+    assert_eq!(
+        verify(r.clone(), &ring, NOW).unwrap_err(),
+        Error::SignatureRequired
+    );
+    assert_eq!(code(verify(r.clone(), &ring, NOW)), "signature_required");
+    let mut stripped = d.stamp.clone();
+    stripped.signature = None;
+    assert_eq!(
+        verify_published(
+            &ring.published_keys(),
+            &stripped,
+            d.envelope.suite,
+            &d.envelope.commitment,
+            &d.context,
+            0
+        )
+        .unwrap_err(),
+        Error::SignatureRequired
+    );
+}
+
+/// Finding 6: published keys carry the network and retirement time, and `verify_published` checks
+/// both: a retired key's signature over a context dated after its retirement is refused.
+#[test]
+fn published_keys_bound_retired_keys() {
+    let mut ring = signing_ring();
+    let session = SessionKey::generate().unwrap();
+    let old = StampKey::from_bytes(KeyId(1), [0x22; 32], Some([0x33; 32]));
+    let rotated_at = T0 + DAY;
+    ring.rotate(StampKey::generate(KeyId(2), true).unwrap(), rotated_at)
+        .unwrap();
+    let published = ring.published_keys();
+    assert_eq!(published.len(), 2);
+    let old_pub = published.iter().find(|k| k.key_id == KeyId(1)).unwrap();
+    assert_eq!(old_pub.retired_at_ms, Some(rotated_at));
+    let skew = 60_000;
+    for (ts, expected) in [
+        (T0, "ok"),
+        (rotated_at + skew, "ok"),
+        (rotated_at + skew + 1, "stamp_after_retirement"),
+    ] {
+        let d = deliver(
+            Suite::Aes256CtrBlake3,
+            &ring,
+            &session,
+            b"x",
+            ctx("m-x", ts),
+        );
+        let stamp = old
+            .stamp(d.envelope.suite, &d.envelope.commitment, &d.context)
+            .unwrap();
+        let got = verify_published(
+            &published,
+            &stamp,
+            d.envelope.suite,
+            &d.envelope.commitment,
+            &d.context,
+            skew,
+        );
+        assert_eq!(got.map_or_else(|e| e.code(), |()| "ok"), expected, "{ts}");
+    }
+    // JSON: canonical, `retired_at_ms` omitted (never null) while current; round trip.
+    let json = serde_json::to_string(&published).unwrap();
+    assert!(!json.contains("null"), "{json}");
+    assert_eq!(
+        PublishedKey::list_from_json(json.as_bytes()).unwrap(),
+        published
+    );
+    let current = serde_json::to_value(&published[0]).unwrap();
+    assert!(current.get("retired_at_ms").is_none(), "{current}");
+    let mut with_null = current.clone();
+    with_null["retired_at_ms"] = serde_json::Value::Null;
+    let text = format!("[{with_null}]");
+    assert_eq!(
+        PublishedKey::list_from_json(text.as_bytes()).unwrap_err(),
+        Error::JsonNull {
+            what: "published keys"
+        }
+    );
+    assert!(serde_json::from_value::<PublishedKey>(with_null).is_err());
+    // Duplicate (network, key id), a bad point, an unknown field, retired before created.
+    let dup = format!("[{current},{current}]");
+    assert_eq!(
+        PublishedKey::list_from_json(dup.as_bytes()).unwrap_err(),
+        Error::DuplicateKeyId(2)
+    );
+    // 32 bytes that do not decode to a curve point.
+    let not_a_point = (0u8..=255)
+        .map(|b| [b; 32])
+        .find(|b| franking_core::frank::VerifyingKey::from_bytes(b).is_err())
+        .unwrap();
+    let mut bad_point = current.clone();
+    bad_point["public_key"] =
+        serde_json::Value::String(franking_core::util::b64_encode(&not_a_point));
+    let mut unknown = current.clone();
+    unknown["extra"] = 1.into();
+    let mut backwards = current.clone();
+    backwards["retired_at_ms"] = 0.into();
+    for bad in [bad_point, unknown, backwards] {
+        let text = format!("[{bad}]");
+        assert_eq!(
+            PublishedKey::list_from_json(text.as_bytes())
+                .unwrap_err()
+                .code(),
+            "malformed",
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -927,6 +1181,78 @@ fn debug_never_prints_plaintexts_or_keys() {
     assert_eq!(format!("{session:?}"), "SessionKey(<redacted>)");
     let stamp_key = StampKey::from_bytes(KeyId(1), [0x61; 32], Some([0x62; 32]));
     assert!(!format!("{stamp_key:?}").contains("97"));
+}
+
+/// Finding 5: optional fields (`signature`, `room`) are omitted, never `null`: one JSON encoding
+/// per value, refused with `json_null` by every `from_json` and by plain serde too.
+#[test]
+fn json_null_is_refused_everywhere() {
+    let (ring, _, d) = setup(Suite::Aes256CtrBlake3);
+    let report = serde_json::to_value(report_of(&d, "bob")).unwrap();
+    let null = serde_json::Value::Null;
+    let json_null = |what| Error::JsonNull { what };
+
+    let mut r = report.clone();
+    r["message"]["context"]["room"] = null.clone();
+    let text = r.to_string();
+    assert_eq!(
+        Report::from_json(text.as_bytes()).unwrap_err(),
+        json_null("report")
+    );
+    assert!(serde_json::from_str::<Report>(&text).is_err());
+    let mut r = report.clone();
+    r["message"]["stamp"]["signature"] = null.clone();
+    let text = r.to_string();
+    assert_eq!(
+        Report::from_json(text.as_bytes()).unwrap_err(),
+        json_null("report")
+    );
+    assert!(serde_json::from_str::<Report>(&text).is_err());
+    // Omitted, the same report parses and verifies.
+    let ok = Report::from_json(report.to_string().as_bytes()).unwrap();
+    assert_eq!(code(verify(ok, &ring, NOW)), "ok");
+
+    let stamped = StampedEnvelope {
+        envelope: d.envelope.clone(),
+        context: d.context.clone(),
+        stamp: d.stamp.clone(),
+    };
+    let sv = serde_json::to_value(&stamped).unwrap();
+    for (path, field) in [("context", "room"), ("stamp", "signature")] {
+        let mut s = sv.clone();
+        s[path][field] = null.clone();
+        let text = s.to_string();
+        assert_eq!(
+            StampedEnvelope::from_json(text.as_bytes()).unwrap_err(),
+            json_null("stamped envelope"),
+            "{path}.{field}"
+        );
+        assert!(serde_json::from_str::<StampedEnvelope>(&text).is_err());
+    }
+    assert_eq!(
+        StampedEnvelope::from_json(sv.to_string().as_bytes()).unwrap(),
+        stamped
+    );
+
+    let mut e = serde_json::to_value(&d.envelope).unwrap();
+    e["ciphertext"] = null.clone();
+    assert_eq!(
+        Envelope::from_json(e.to_string().as_bytes()).unwrap_err(),
+        json_null("envelope")
+    );
+
+    let mut c = serde_json::to_value(&d.context).unwrap();
+    assert_eq!(
+        Context::from_json(c.to_string().as_bytes()).unwrap(),
+        d.context
+    );
+    c["room"] = null;
+    let err = Context::from_json(c.to_string().as_bytes()).unwrap_err();
+    assert_eq!(err, json_null("context"));
+    assert_eq!(err.code(), "json_null");
+    // A null inside a string is text, not a null.
+    let text = serde_json::to_string(&Context::direct("n", "a", "b", 1, "null").unwrap()).unwrap();
+    assert!(Context::from_json(text.as_bytes()).is_ok());
 }
 
 /// Federation: a report forwarded by a peer server under the reporter's pseudonym skips only the

@@ -119,7 +119,12 @@ fn decode_all_canonical(bytes: &[u8]) {
     if let Ok(x) = Report::from_bytes(bytes) {
         assert_eq!(x.to_bytes().unwrap(), bytes);
     }
-    let ring = KeyRing::new(StampKey::from_bytes(KeyId(1), [1; 32], None), 1000);
+    let ring = KeyRing::new(
+        "example.net",
+        StampKey::from_bytes(KeyId(1), [1; 32], None),
+        0,
+        1000,
+    );
     let _ = verify_report_bytes(bytes, &ring, &ReportPolicy::default(), 0);
 }
 
@@ -193,7 +198,7 @@ proptest! {
         let env = seal(suite, &session, &ad, &msg).unwrap();
         let opened = open(&env, &session, &ad).unwrap();
         prop_assert_eq!(&opened.plaintext, &msg);
-        let ring = KeyRing::new(StampKey::generate(KeyId(3), false).unwrap(), 0);
+        let ring = KeyRing::new(c.network(), StampKey::generate(KeyId(3), false).unwrap(), 0, 0);
         let stamp = ring.stamp(suite, &env.commitment, &c).unwrap();
         let report = Report {
             message: ReportedMessage::new(&env, &ad, &opened, c.clone(), stamp),

@@ -12,9 +12,10 @@ use franking_core::frank::attachment::{
 };
 use franking_core::frank::content::MessageContent;
 use franking_core::frank::{
-    Context, Envelope, KeyId, KeyRing, Opening, Report, ReportPolicy, ReportedMessage,
-    SealRandomness, SessionKey, Stamp, StampKey, Suite, body_associated_data, open, seal_with,
-    stamp_input, verify_report, verify_report_bytes, wrap_associated_data,
+    Context, Envelope, KeyId, KeyRing, Opening, PublishedKey, Report, ReportPolicy,
+    ReportedMessage, SealRandomness, SessionKey, Stamp, StampKey, Suite, body_associated_data,
+    open, seal_with, stamp_input, verify_published, verify_report, verify_report_bytes,
+    wrap_associated_data,
 };
 use serde_json::Value;
 
@@ -123,15 +124,23 @@ fn protocol_vectors() {
             serde_json::from_value::<Stamp>(sv["json"].clone()).unwrap(),
             stamp
         );
-        if let Some(vk) = key.verifying_key() {
-            stamp
-                .verify_signature(&vk, suite, &env.commitment, &ctx)
-                .unwrap();
+        // The published record of a signing key: the Python generator's JSON is exactly what the
+        // ring publishes (created a day before the message), and it verifies the stamp.
+        let pv = &c["published_key"];
+        let created_at = pv["created_at_ms"].as_u64().unwrap_or(0);
+        let signs = key.verifying_key().is_some();
+        assert_eq!(signs, !pv.is_null(), "{name}");
+        let ring = KeyRing::new(ctx.network(), key, created_at, 30 * 24 * 3600 * 1000);
+        if signs {
+            let text = format!("[{pv}]");
+            let published = PublishedKey::list_from_json(text.as_bytes()).unwrap();
+            assert_eq!(published, ring.published_keys(), "{name}");
+            assert_eq!(serde_json::to_value(&published[0]).unwrap(), *pv, "{name}");
+            verify_published(&published, &stamp, suite, &env.commitment, &ctx, 0).unwrap();
         }
 
         // Report.
         let rv = &c["report"];
-        let ring = KeyRing::new(key, 30 * 24 * 3600 * 1000);
         let policy = ReportPolicy {
             window_ms: rv["window_ms"].as_u64().unwrap(),
             max_clock_skew_ms: rv["max_clock_skew_ms"].as_u64().unwrap(),

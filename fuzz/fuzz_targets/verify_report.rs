@@ -10,6 +10,6 @@ fuzz_target!(|data: &[u8]| {
         0x3b, 0xbc, 0x75, 0xad, 0x9e, 0x2f, 0x06, 0xe5, 0x5d, 0xc5, 0x6d, 0xe0, 0x55, 0x89, 0xb4,
         0xc5, 0x75,
     ];
-    let ring = KeyRing::new(StampKey::from_bytes(KeyId(1), mac_key, None), 0);
+    let ring = KeyRing::new("example.net", StampKey::from_bytes(KeyId(1), mac_key, None), 0, 0);
     let _ = verify_report_bytes(data, &ring, &ReportPolicy::default(), 1_790_000_060_000);
 });

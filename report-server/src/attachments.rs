@@ -70,6 +70,9 @@ pub struct StoredAttachment {
     pub id: String,
     /// Its case.
     pub case_id: String,
+    /// The case its chunks were sealed for: `case_id`, or the case it was merged from
+    /// (`sealed_case_id`, migration 0030).
+    pub sealed_for: String,
     /// Its evidence row.
     pub evidence_id: String,
     /// Position in the reported message's content.
@@ -88,8 +91,8 @@ pub struct StoredAttachment {
     pub purged_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, case_id, evidence_id, idx, media_type, length, commitment, chunk_len, \
-                       chunk_count, purged_at";
+const COLUMNS: &str = "id, case_id, COALESCE(sealed_case_id, case_id) AS sealed_for, evidence_id, \
+                       idx, media_type, length, commitment, chunk_len, chunk_count, purged_at";
 
 fn push_field(c: &mut Vec<u8>, field: &[u8]) {
     c.extend_from_slice(&(field.len() as u32).to_be_bytes());
@@ -97,11 +100,11 @@ fn push_field(c: &mut Vec<u8>, field: &[u8]) {
 }
 
 /// The `seal` context of chunk `seq` of `a`:
-/// `lp(case) ‖ lp(evidence) ‖ lp(attachment) ‖ be64(index) ‖ be64(length) ‖ lp(media type) ‖
+/// `lp(sealed_for case) ‖ lp(evidence) ‖ lp(attachment) ‖ be64(index) ‖ be64(length) ‖ lp(media type) ‖
 /// lp(commitment) ‖ be64(seq) ‖ u8(final)` with `lp(x) = be32(|x|) ‖ x`.
 pub fn chunk_context(a: &StoredAttachment, seq: u64, is_final: bool) -> Vec<u8> {
     let mut c = Vec::with_capacity(128 + a.media_type.len());
-    push_field(&mut c, a.case_id.as_bytes());
+    push_field(&mut c, a.sealed_for.as_bytes());
     push_field(&mut c, a.evidence_id.as_bytes());
     push_field(&mut c, a.id.as_bytes());
     c.extend_from_slice(&to_u64(a.idx).to_be_bytes());
@@ -141,6 +144,7 @@ impl Upload {
                 let row = StoredAttachment {
                     id: new_id("att")?,
                     case_id: case_id.to_owned(),
+                    sealed_for: case_id.to_owned(),
                     evidence_id: evidence_id.to_owned(),
                     idx: i64::try_from(index).unwrap_or(i64::MAX),
                     media_type: reference.media_type.clone(),
@@ -362,6 +366,7 @@ mod tests {
         StoredAttachment {
             id: id.into(),
             case_id: "case_1".into(),
+            sealed_for: "case_1".into(),
             evidence_id: "evd_1".into(),
             idx: 0,
             media_type: "image/png".into(),
@@ -390,8 +395,12 @@ mod tests {
         relabelled.media_type = "text/html".into();
         assert!(open(&relabelled, 0, false).is_err());
         let mut other_case = row("att_1");
-        other_case.case_id = "case_2".into();
+        other_case.sealed_for = "case_2".into();
         assert!(open(&other_case, 0, false).is_err());
+        // Merged into another case (migration 0030): still opens as sealed for its first case.
+        let mut merged = row("att_1");
+        merged.case_id = "case_2".into();
+        assert_eq!(&*open(&merged, 0, false).unwrap(), b"data");
     }
 
     #[test]

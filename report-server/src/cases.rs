@@ -158,7 +158,8 @@ pub struct Case {
     pub resolution_action: Option<Resolution>,
     /// The sender from the stamped context.
     pub sender: String,
-    /// The canonical stamp, base64url.
+    /// The canonical stamp of the case's first report, base64url (a case is one message; its
+    /// other reports may hold other stamps of it).
     pub stamp: String,
     /// Workflow state.
     pub state: CaseState,

@@ -94,6 +94,13 @@ pub fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            30,
+            Cow::Borrowed("group by message"),
+            MigrationType::Simple,
+            include_str!("../migrations/0030_group_by_message.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             40,
             Cow::Borrowed("federation"),
             MigrationType::Simple,

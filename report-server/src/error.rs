@@ -162,7 +162,9 @@ impl ApiError {
             | E::InvalidLength { .. }
             | E::UnsupportedVersion(_)
             | E::UnsupportedSuite(_)
-            | E::MessageTooLong { .. } => ApiError::BadRequest { code, message },
+            | E::MessageTooLong { .. }
+            | E::JsonNull { .. } => ApiError::BadRequest { code, message },
+            E::WrongNetwork => ApiError::Forbidden { code, message },
             E::Randomness => ApiError::Internal(message),
             E::DuplicateKeyId(_) => ApiError::Conflict { code, message },
             _ => ApiError::Unprocessable { code, message },

@@ -102,6 +102,9 @@ impl NewEvidence<'_> {
 #[derive(sqlx::FromRow)]
 struct EvidenceRow {
     id: String,
+    /// The case the blob was sealed for: its case, or the case it was merged from
+    /// (`sealed_case_id`, migration 0030).
+    sealed_for: String,
     report_id: Option<String>,
     sealed: String,
     created_at: i64,
@@ -285,7 +288,7 @@ impl EvidenceRow {
                 let plain = seal::open(
                     key,
                     SEAL_PURPOSE,
-                    &seal_context(&self.id, case_id),
+                    &seal_context(&self.id, &self.sealed_for),
                     &self.sealed,
                 )?;
                 let rep = Report::from_json(&plain).map_err(|e| {
@@ -324,7 +327,8 @@ pub async fn for_case(
     case_id: &str,
 ) -> Result<Vec<EvidenceView>, ApiError> {
     let rows: Vec<EvidenceRow> = sqlx::query_as(
-        "SELECT id, report_id, sealed, created_at, purged_at FROM evidence \
+        "SELECT id, COALESCE(sealed_case_id, case_id) AS sealed_for, report_id, sealed, \
+         created_at, purged_at FROM evidence \
          WHERE case_id = $1 ORDER BY created_at, id",
     )
     .bind(case_id)

@@ -1,6 +1,6 @@
 //! Storing a verified report (`POST /v1/reports`, after `routes::reports` parsed, rate-limited
-//! and verified it): in one audited [`Change`], the case (grouped by commitment + stamp), the
-//! distinct reporter, the report row, its sealed evidence ([`crate::evidence`], with its own
+//! and verified it): in one audited [`Change`], the case (one per message: grouped by
+//! [`group_key`], whatever delivery stamp each reporter holds), the distinct reporter, the report row, its sealed evidence ([`crate::evidence`], with its own
 //! retention deadline `purge_after` = arrival + the policy's `evidence_retention_ms`), the case's
 //! count, the verified attachments ([`crate::attachments`], streamed in by the caller between
 //! [`Intake::begin`] and [`Pending::commit`]), the rate-limit counters, a `report.accept` audit
@@ -24,23 +24,38 @@ use crate::federation::forward::{self, ForwardRoute, Inbound, Outbound};
 use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
-use crate::util::{new_id, sha256_hex, to_i64};
+use crate::util::{new_id, to_i64};
 use crate::webhooks::EventType;
 use crate::webhooks::outbox::Event;
 
-/// The grouping key of a verified report: hex SHA-256 over (commitment ‖ canonical stamp bytes).
-fn group_key(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
-    let commitment = v.commitment().as_bytes();
+/// The grouping key of a case within its network (issue 17: one case per message): the reported
+/// message's identity — its commitment, sender and message id — whatever delivery context and
+/// stamp each reporter holds (per-delivery stamps of one group message, a signed or re-stamped
+/// copy), so reports of one message join one case; the same envelope sent again under a new
+/// message id is another message. The text is
+/// `"m1:" ‖ base64url(T) ‖ ":" ‖ decimal(number of characters of sender) ‖ ":" ‖ sender ‖
+/// message_id` (unambiguous: T has a fixed length and the sender's length is given), exactly what
+/// migration `0030_group_by_message.sql` computes in SQL for existing cases.
+pub fn group_key(commitment_b64: &str, sender: &str, message_id: &str) -> String {
+    format!(
+        "m1:{commitment_b64}:{}:{sender}{message_id}",
+        sender.chars().count()
+    )
+}
+
+/// `(group key, commitment, stamp)` of a verified report, the last two base64url; the case keeps
+/// the stamp of its first report.
+fn case_keys(v: &VerifiedReport) -> Result<(String, String, String), ApiError> {
+    let ctx = v.context();
+    let commitment = b64_encode(v.commitment().as_bytes());
     let stamp = v
         .report()
         .message
         .stamp
         .to_bytes()
         .map_err(|e| ApiError::Internal(format!("stamp encoding: {e}")))?;
-    let mut buf = Vec::with_capacity(commitment.len() + stamp.len());
-    buf.extend_from_slice(commitment);
-    buf.extend_from_slice(&stamp);
-    Ok((sha256_hex(&buf), b64_encode(commitment), b64_encode(&stamp)))
+    let key = group_key(&commitment, ctx.sender(), ctx.message_id());
+    Ok((key, commitment, b64_encode(&stamp)))
 }
 
 /// Where and when a verified report is stored.
@@ -183,7 +198,7 @@ impl<'a> Intake<'a> {
         let (network, category, now) = (self.network, self.category, self.now);
         let report = verified.report();
         let ctx = verified.context();
-        let (gkey, commitment_b64, stamp_b64) = group_key(verified)?;
+        let (gkey, commitment_b64, stamp_b64) = case_keys(verified)?;
 
         // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
         // rate-limit counters (last, so their rows are locked only briefly).

@@ -287,6 +287,7 @@ pub struct SealedKey {
     key_id: i64,
     secret_sealed: String,
     status: KeyStatus,
+    created_at: i64,
     retired_at: Option<i64>,
 }
 
@@ -307,6 +308,7 @@ struct PolicyKeyRow {
     key_id: Option<i64>,
     secret_sealed: Option<String>,
     status: Option<KeyStatus>,
+    created_at: Option<i64>,
     retired_at: Option<i64>,
 }
 
@@ -316,7 +318,8 @@ pub async fn load_policy_and_keys(
     network: &str,
 ) -> Result<(Policy, Vec<SealedKey>), ApiError> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {POLICY_COLUMNS}, k.key_id, k.secret_sealed, k.status, k.retired_at \
+        "SELECT {POLICY_COLUMNS}, k.key_id, k.secret_sealed, k.status, k.created_at, \
+         k.retired_at \
          FROM network_policies p LEFT JOIN stamping_keys k ON k.network_id = p.network_id \
          WHERE p.network_id = $1"
     ));
@@ -324,13 +327,14 @@ pub async fn load_policy_and_keys(
     let mut keys = Vec::with_capacity(rows.len());
     let mut policy = None;
     for row in rows.drain(..) {
-        if let (Some(key_id), Some(secret_sealed), Some(status)) =
-            (row.key_id, row.secret_sealed, row.status)
+        if let (Some(key_id), Some(secret_sealed), Some(status), Some(created_at)) =
+            (row.key_id, row.secret_sealed, row.status, row.created_at)
         {
             keys.push(SealedKey {
                 key_id,
                 secret_sealed,
                 status,
+                created_at,
                 retired_at: row.retired_at,
             });
         }
@@ -342,7 +346,9 @@ pub async fn load_policy_and_keys(
     Ok((policy, keys))
 }
 
-/// Unseal stored keys into a key ring with `grace_ms` (404 if none is current).
+/// Unseal stored keys into `network`'s key ring with `grace_ms` (404 if none is current); each
+/// key keeps its creation and retirement time (a retired key verifies only stamps dated before its
+/// retirement plus the policy's clock skew).
 pub fn build_ring(
     server_key: &ServerKey,
     network: &str,
@@ -353,15 +359,18 @@ pub fn build_ring(
     let mut retired = Vec::new();
     for k in keys {
         let key = unseal_key(server_key, network, k.key_id, &k.secret_sealed)?;
+        let created_at = to_u64(k.created_at);
         match k.status {
-            KeyStatus::Current => current = Some(key),
-            KeyStatus::Retired => retired.push((key, to_u64(k.retired_at.unwrap_or(0)))),
+            KeyStatus::Current => current = Some((key, created_at)),
+            KeyStatus::Retired => {
+                retired.push((key, created_at, to_u64(k.retired_at.unwrap_or(0))));
+            }
         }
     }
-    let current = current.ok_or(ApiError::NotFound("current stamping key"))?;
-    let mut ring = KeyRing::new(current, grace_ms);
-    for (k, at) in retired {
-        ring.insert_retired(k, at)
+    let (current, created_at) = current.ok_or(ApiError::NotFound("current stamping key"))?;
+    let mut ring = KeyRing::new(network, current, created_at, grace_ms);
+    for (k, created_at, retired_at) in retired {
+        ring.insert_retired(k, created_at, retired_at)
             .map_err(|e| ApiError::Internal(format!("key ring: {e}")))?;
     }
     Ok(ring)
@@ -441,7 +450,7 @@ pub async fn load_ring(
     grace_ms: u64,
 ) -> Result<KeyRing, ApiError> {
     let keys: Vec<SealedKey> = sqlx::query_as(
-        "SELECT key_id, secret_sealed, status, retired_at FROM stamping_keys \
+        "SELECT key_id, secret_sealed, status, created_at, retired_at FROM stamping_keys \
          WHERE network_id = $1 ORDER BY key_id",
     )
     .bind(network)
@@ -457,7 +466,7 @@ pub async fn load_current(
     network: &str,
 ) -> Result<StampKey, ApiError> {
     let k: SealedKey = sqlx::query_as(
-        "SELECT key_id, secret_sealed, status, retired_at FROM stamping_keys \
+        "SELECT key_id, secret_sealed, status, created_at, retired_at FROM stamping_keys \
          WHERE network_id = $1 AND status = 'current'",
     )
     .bind(network)

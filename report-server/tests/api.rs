@@ -134,7 +134,7 @@ async fn stamp_verifies_with_the_networks_current_key() {
     let ring = report_server::keys::load_ring(&h.state.db, &h.state.server_key, "net1", 1000)
         .await
         .unwrap();
-    ring.verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms())
+    ring.verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms(), 0)
         .unwrap();
     // net2's key is a different key.
     let ring2 = report_server::keys::load_ring(&h.state.db, &h.state.server_key, "net2", 1000)
@@ -142,7 +142,7 @@ async fn stamp_verifies_with_the_networks_current_key() {
         .unwrap();
     assert!(
         ring2
-            .verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms())
+            .verify(&m.stamp, m.suite, &m.commitment, &m.context, now_ms(), 0)
             .is_err()
     );
 }

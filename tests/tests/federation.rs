@@ -255,7 +255,12 @@ fn reports_cross_networks_and_decisions_come_back() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let r = submit(&b, &netb, &fresh);
-    assert_eq!((r.status, r.code()), (422, "key_retired"), "{}", r.body);
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "stamp_after_retirement"),
+        "{}",
+        r.body
+    );
     // ... while a stamp dated before the retirement still verifies under the pinned record.
     let mut later = key1.clone();
     later["retired_at_ms"] = json!(now_ms() + 600_000);

@@ -33,7 +33,11 @@ pub struct Context {
 struct ContextJson {
     network: String,
     sender: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::frank::wire::present"
+    )]
     room: Option<String>,
     recipients: Vec<String>,
     timestamp_ms: u64,
@@ -241,6 +245,13 @@ impl Context {
         w.u64(self.timestamp_ms);
         w.bytes(self.message_id.as_bytes());
         w.finish()
+    }
+
+    /// Parse the JSON form: [`Error::JsonNull`] for an explicit `null` (omit `room` instead),
+    /// [`Error::MalformedJson`] for syntax or shape, [`Error::Malformed`] for a broken invariant.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        crate::frank::json::check_no_null("context", bytes)?;
+        Context::try_from(crate::frank::json::parse::<ContextJson>("context", bytes)?)
     }
 
     /// The canonical binary encoding: the exact bytes a stamp authenticates.

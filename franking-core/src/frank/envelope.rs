@@ -84,7 +84,10 @@ impl Eq for SessionKey {}
 impl zeroize::ZeroizeOnDrop for SessionKey {}
 
 /// The per-message franking key K_f: the *opening* of the commitment. The recipient reveals it
-/// in a report so the server can recompute the commitment; it decrypts only its own message.
+/// in a report so the server can recompute the commitment. An honest sender draws it fresh for
+/// each message, so it decrypts only that message's body; a sender can choose it, so a report
+/// reveals at most what the sender chose to put under it — except the session key, which [`open`]
+/// refuses as a franking key ([`Error::FrankingKeyIsSessionKey`]) so a report never reveals it.
 ///
 /// Zeroized on drop, compared in constant time, redacted in `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -332,18 +335,13 @@ pub fn seal(
     )
 }
 
-/// [`seal`] with caller-chosen randomness (deterministic; for test vectors only — reusing a
-/// franking key or wrap nonce under one session key is a protocol violation).
-pub fn seal_with(
-    suite: Suite,
-    session_key: &SessionKey,
-    body_ad: &[u8],
-    plaintext: &[u8],
-    randomness: &SealRandomness,
-) -> Result<Envelope, Error> {
-    if plaintext.len() > MAX_PLAINTEXT_LEN {
+/// [`Error::MessageTooLong`] for a plaintext (or ciphertext) longer than [`MAX_PLAINTEXT_LEN`],
+/// [`Error::Malformed`] for associated data longer than [`MAX_AD_LEN`]: such a message could never
+/// be reported, so it is neither sealed nor shown.
+fn check_limits(message_len: usize, body_ad: &[u8]) -> Result<(), Error> {
+    if message_len > MAX_PLAINTEXT_LEN {
         return Err(Error::MessageTooLong {
-            len: plaintext.len() as u64,
+            len: message_len as u64,
             max: MAX_PLAINTEXT_LEN as u64,
         });
     }
@@ -352,6 +350,41 @@ pub fn seal_with(
             what: "body associated data too long",
         });
     }
+    Ok(())
+}
+
+/// [`Error::FrankingKeyIsSessionKey`] if `k_f` equals the session key (compared in constant time).
+fn check_not_session_key(k_f: &[u8; KEY_LEN], session_key: &SessionKey) -> Result<(), Error> {
+    if bool::from(k_f.ct_eq(session_key.expose_secret())) {
+        Err(Error::FrankingKeyIsSessionKey)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`seal`] with caller-chosen randomness (deterministic; for test vectors only — reusing a
+/// franking key or wrap nonce under one session key is a protocol violation, and the franking key
+/// must not be the session key: [`Error::FrankingKeyIsSessionKey`]).
+pub fn seal_with(
+    suite: Suite,
+    session_key: &SessionKey,
+    body_ad: &[u8],
+    plaintext: &[u8],
+    randomness: &SealRandomness,
+) -> Result<Envelope, Error> {
+    check_limits(plaintext.len(), body_ad)?;
+    check_not_session_key(randomness.franking_key.expose_secret(), session_key)?;
+    seal_unchecked(suite, session_key, body_ad, plaintext, randomness)
+}
+
+/// The sealing computation without the input checks of [`seal_with`].
+fn seal_unchecked(
+    suite: Suite,
+    session_key: &SessionKey,
+    body_ad: &[u8],
+    plaintext: &[u8],
+    randomness: &SealRandomness,
+) -> Result<Envelope, Error> {
     let a = body_associated_data(suite, body_ad);
     let mut ciphertext = plaintext.to_vec();
     let tag = suite.seal(
@@ -380,14 +413,18 @@ pub fn seal_with(
     })
 }
 
-/// Open an envelope: unwrap K_f (fails if T was altered), then decrypt the body (fails unless T
-/// commits to it). Both failures are [`Error::AuthenticationFailed`]; nothing is returned unless
-/// both checks pass.
+/// Open an envelope: refuse a ciphertext or `body_ad` over the limits a report accepts
+/// ([`Error::MessageTooLong`], [`Error::Malformed`]: the message could never be reported), unwrap
+/// K_f (fails if T was altered), refuse a K_f equal to the session key
+/// ([`Error::FrankingKeyIsSessionKey`], compared in constant time: reporting it would reveal the
+/// session key), then decrypt the body (fails unless T commits to it). Both authentication
+/// failures are [`Error::AuthenticationFailed`]; nothing is returned unless every check passes.
 pub fn open(
     envelope: &Envelope,
     session_key: &SessionKey,
     body_ad: &[u8],
 ) -> Result<Opened, Error> {
+    check_limits(envelope.ciphertext.len(), body_ad)?;
     let suite = envelope.suite;
     let a_w = wrap_associated_data(suite, &envelope.commitment);
     let mut k_f = Zeroizing::new([0u8; KEY_LEN]);
@@ -397,6 +434,7 @@ pub fn open(
     session_key
         .cipher(suite)
         .open(&envelope.wrap_nonce, &a_w, &mut *k_f, &tag_w)?;
+    check_not_session_key(&k_f, session_key)?;
     let a = body_associated_data(suite, body_ad);
     let mut plaintext = envelope.ciphertext.clone();
     suite.open(
@@ -459,5 +497,64 @@ impl Envelope {
             wrap_nonce,
             wrapped_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn randomness(franking_key: [u8; KEY_LEN]) -> SealRandomness {
+        SealRandomness {
+            franking_key: Opening::from_bytes(franking_key),
+            nonce: [1; NONCE_LEN],
+            wrap_nonce: [2; NONCE_LEN],
+        }
+    }
+
+    /// A sender who picks K_f = session key: sealing refuses, and a recipient refuses to open the
+    /// envelope such a sender made anyway (its report would hand the session key to the platform).
+    #[test]
+    fn franking_key_equal_to_session_key_is_refused() {
+        let session = SessionKey::from_bytes([7; KEY_LEN]);
+        for suite in [Suite::CtrHmacSha256, Suite::Aes256CtrBlake3] {
+            assert_eq!(
+                seal_with(suite, &session, b"ad", b"hi", &randomness([7; KEY_LEN])).unwrap_err(),
+                Error::FrankingKeyIsSessionKey
+            );
+            let evil =
+                seal_unchecked(suite, &session, b"ad", b"hi", &randomness([7; KEY_LEN])).unwrap();
+            let err = open(&evil, &session, b"ad").unwrap_err();
+            assert_eq!(err, Error::FrankingKeyIsSessionKey);
+            assert_eq!(err.code(), "franking_key_is_session_key");
+            // One differing byte: an ordinary franking key.
+            let mut k = [7; KEY_LEN];
+            k[KEY_LEN - 1] = 8;
+            let fine = seal_with(suite, &session, b"ad", b"hi", &randomness(k)).unwrap();
+            assert_eq!(open(&fine, &session, b"ad").unwrap().plaintext, b"hi");
+        }
+    }
+
+    /// An `Envelope` built directly (its fields are public) with a ciphertext longer than
+    /// `MAX_PLAINTEXT_LEN`, or opened with associated data longer than `MAX_AD_LEN`, is refused
+    /// before anything is decrypted: the recipient would be shown a message it can never report.
+    #[test]
+    fn open_enforces_the_report_limits() {
+        let session = SessionKey::from_bytes([7; KEY_LEN]);
+        let mut env = seal(Suite::default(), &session, b"ad", b"hi").unwrap();
+        assert_eq!(
+            open(&env, &session, &vec![0; MAX_AD_LEN + 1]).unwrap_err(),
+            Error::Malformed {
+                what: "body associated data too long"
+            }
+        );
+        let ad = vec![0; MAX_AD_LEN];
+        let ok = seal(Suite::default(), &session, &ad, b"hi").unwrap();
+        assert_eq!(open(&ok, &session, &ad).unwrap().plaintext, b"hi");
+        // Zeroed pages are not touched: the check runs before any copy or decryption.
+        env.ciphertext = vec![0; MAX_PLAINTEXT_LEN + 1];
+        let err = open(&env, &session, b"ad").unwrap_err();
+        assert_eq!(err.code(), "message_too_long");
     }
 }

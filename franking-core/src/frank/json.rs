@@ -5,6 +5,9 @@
 //! only the version and suite fields (ignoring everything else: a future version may have another
 //! shape), refuses unknown ones with their own codes, and only then parses the whole value; the
 //! structural checks run outside serde so they keep their codes too.
+//!
+//! None of these forms holds a `null` (optional fields are omitted): [`check_no_null`] refuses
+//! one anywhere with [`Error::JsonNull`], after the version and suite checks.
 
 use crate::Error;
 use crate::frank::VERSION;
@@ -51,6 +54,73 @@ pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     })
 }
 
+/// Walks any JSON value without keeping it and tells whether it holds a `null` somewhere.
+struct HasNull(bool);
+
+impl<'de> serde::Deserialize<'de> for HasNull {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HasNullVisitor).map(HasNull)
+    }
+}
+
+struct HasNullVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HasNullVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        <HasNull as serde::Deserialize>::deserialize(d).map(|h| h.0)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(HasNull(n)) = seq.next_element()? {
+            found |= n;
+        }
+        Ok(found)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some((serde::de::IgnoredAny, HasNull(n))) = map.next_entry()? {
+            found |= n;
+        }
+        Ok(found)
+    }
+}
+
+/// [`Error::JsonNull`] if the JSON text holds a `null` anywhere ([`Error::MalformedJson`] if it
+/// is not JSON).
+pub(crate) fn check_no_null(what: &'static str, bytes: &[u8]) -> Result<(), Error> {
+    if parse::<HasNull>(what, bytes)?.0 {
+        Err(Error::JsonNull { what })
+    } else {
+        Ok(())
+    }
+}
+
 fn check_version(v: Option<u64>) -> Result<(), Error> {
     match v {
         Some(v) if v != u64::from(VERSION) => Err(Error::UnsupportedVersion(
@@ -77,13 +147,15 @@ fn check_envelope(p: &EnvelopeProbe) -> Result<(), Error> {
 
 /// Version and suite of an envelope's JSON form.
 pub(crate) fn probe_envelope(bytes: &[u8]) -> Result<(), Error> {
-    check_envelope(&parse::<EnvelopeProbe>("envelope", bytes)?)
+    check_envelope(&parse::<EnvelopeProbe>("envelope", bytes)?)?;
+    check_no_null("envelope", bytes)
 }
 
 /// Version and suite of the envelope inside a stamped envelope's JSON form.
 pub(crate) fn probe_stamped_envelope(bytes: &[u8]) -> Result<(), Error> {
     let p = parse::<StampedEnvelopeProbe>("stamped envelope", bytes)?;
-    p.envelope.as_ref().map_or(Ok(()), check_envelope)
+    p.envelope.as_ref().map_or(Ok(()), check_envelope)?;
+    check_no_null("stamped envelope", bytes)
 }
 
 /// Version of a report's JSON form and the suite of each of its messages.
@@ -93,5 +165,6 @@ pub(crate) fn probe_report(bytes: &[u8]) -> Result<(), Error> {
     core::iter::once(p.message.as_ref())
         .flatten()
         .chain(p.earlier.iter().flatten())
-        .try_for_each(|m| check_suite(m.suite))
+        .try_for_each(|m| check_suite(m.suite))?;
+    check_no_null("report", bytes)
 }

@@ -30,6 +30,7 @@ pub mod content;
 mod context;
 mod envelope;
 mod json;
+mod published;
 mod report;
 mod secret;
 mod stamp;
@@ -45,6 +46,7 @@ pub use envelope::{
     BODY_AD_LABEL, Commitment, Envelope, Opened, Opening, SealRandomness, SessionKey,
     WRAP_AD_LABEL, body_associated_data, open, seal, seal_with, wrap_associated_data,
 };
+pub use published::{PublishedKey, verify_published};
 pub use report::{
     EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
     StampVerifier, VerifiedReport, verify_forwarded_report, verify_report, verify_report_bytes,
@@ -53,7 +55,7 @@ pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};
 pub use stamped::StampedEnvelope;
 pub use suite::Suite;
 
-/// Re-exported Ed25519 public key type used for federated stamp verification.
+/// Re-exported Ed25519 public key type of [`PublishedKey`].
 pub use ed25519_dalek::VerifyingKey;
 
 /// The wire-format version this library writes and the only one it accepts.

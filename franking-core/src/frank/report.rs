@@ -5,6 +5,7 @@ use crate::frank::constants::NONCE_LEN;
 use crate::frank::context::{Context, MAX_ID_LEN};
 use crate::frank::envelope::{Commitment, Envelope, Opened, Opening, body_associated_data};
 use crate::frank::json;
+use crate::frank::published::{PublishedKey, verify_published};
 use crate::frank::stamp::{KeyId, KeyRing, Stamp};
 use crate::frank::suite::Suite;
 use crate::frank::wire::{self, ObjType, Reader};
@@ -75,15 +76,19 @@ impl ReportedMessage {
         }
     }
 
-    /// Whether `other` is the same stamped message: the same stamp, or the same commitment in the
-    /// same context (what a stamp binds). The same envelope delivered again under a new message id
-    /// has another context, so it is a different message.
+    /// Whether `other` is the same message: the same stamp, or the same commitment sent by the same
+    /// sender under the same message id on the same network (whatever delivery context and stamp
+    /// each copy carries: per-delivery stamps of one group message are one message). The same
+    /// envelope sent again under a new message id is a different message.
     pub fn same_message(&self, other: &ReportedMessage) -> bool {
         let same_stamp =
             self.stamp.key_id == other.stamp.key_id && self.stamp.mac == other.stamp.mac;
-        let same_binding =
-            self.commitment.ct_eq(&other.commitment) && self.context == other.context;
-        same_stamp || same_binding
+        let (a, b) = (&self.context, &other.context);
+        let same_message = self.commitment.ct_eq(&other.commitment)
+            && a.network() == b.network()
+            && a.sender() == b.sender()
+            && a.message_id() == b.message_id();
+        same_stamp || same_message
     }
 
     fn check_lengths(&self) -> Result<(), Error> {
@@ -109,16 +114,18 @@ impl ReportedMessage {
         now_ms: u64,
     ) -> Result<KeyId, Error> {
         self.check_lengths()?;
-        self.verify_binding(ring, now_ms)?;
+        self.verify_binding(ring, policy, now_ms)?;
         policy.check_time(self.context.timestamp_ms(), now_ms)?;
         Ok(self.stamp.key_id)
     }
 
     /// The checks every reported message needs: the stamp binds (suite, commitment, context) under
-    /// a key the ring accepts at `now_ms`, and the opening reproduces the commitment.
+    /// a key the verifier accepts at `now_ms` (a retired key only for contexts dated before its
+    /// retirement plus the policy's clock skew), and the opening reproduces the commitment.
     fn verify_binding<V: StampVerifier + ?Sized>(
         &self,
         ring: &V,
+        policy: &ReportPolicy,
         now_ms: u64,
     ) -> Result<(), Error> {
         ring.verify_stamp(
@@ -127,6 +134,7 @@ impl ReportedMessage {
             &self.commitment,
             &self.context,
             now_ms,
+            policy.max_clock_skew_ms,
         )?;
         let a = body_associated_data(self.suite, &self.associated_data);
         self.suite.verify_opening(
@@ -367,8 +375,10 @@ impl ReportPolicy {
 /// How a verifier checks a reported message's stamp: a network's own [`KeyRing`] (HMAC, and the
 /// signature when the key signs), or another network's published verifying keys (federation).
 pub trait StampVerifier {
-    /// Check `stamp` over (suite, commitment, context) at `now_ms`: [`Error::UnknownKeyId`],
-    /// [`Error::KeyRetired`] or [`Error::BadStamp`] (or a more precise stamp error) on failure.
+    /// Check `stamp` over (suite, commitment, context) at `now_ms`, a retired key only for
+    /// contexts dated no later than its retirement plus `max_clock_skew_ms`: a precise stamp error
+    /// ([`Error::UnknownKeyId`], [`Error::KeyRetired`], [`Error::StampAfterRetirement`],
+    /// [`Error::SignatureRequired`], [`Error::BadStamp`], ...) on failure.
     fn verify_stamp(
         &self,
         stamp: &Stamp,
@@ -376,6 +386,7 @@ pub trait StampVerifier {
         commitment: &Commitment,
         ctx: &Context,
         now_ms: u64,
+        max_clock_skew_ms: u64,
     ) -> Result<(), Error>;
 }
 
@@ -387,8 +398,25 @@ impl StampVerifier for KeyRing {
         commitment: &Commitment,
         ctx: &Context,
         now_ms: u64,
+        max_clock_skew_ms: u64,
     ) -> Result<(), Error> {
-        self.verify(stamp, suite, commitment, ctx, now_ms)
+        self.verify(stamp, suite, commitment, ctx, now_ms, max_clock_skew_ms)
+    }
+}
+
+/// Another network's published keys ([`verify_published`]: signature required, the HMAC is not
+/// checked): how a federated report server verifies a peer's stamps.
+impl StampVerifier for [PublishedKey] {
+    fn verify_stamp(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        _now_ms: u64,
+        max_clock_skew_ms: u64,
+    ) -> Result<(), Error> {
+        verify_published(self, stamp, suite, commitment, ctx, max_clock_skew_ms)
     }
 }
 
@@ -499,8 +527,10 @@ impl VerifiedReport {
 
 /// Verify a report at time `now_ms`; on success every field of the result is authentic.
 ///
-/// Checks, in order, for the reported message: structural limits ([`Error::Malformed`]); stamping
-/// key ([`Error::UnknownKeyId`], [`Error::KeyRetired`]); stamp HMAC/signature ([`Error::BadStamp`]);
+/// Checks, in order, for the reported message: structural limits ([`Error::Malformed`]); the
+/// ring's network ([`Error::WrongNetwork`]); stamping key ([`Error::UnknownKeyId`],
+/// [`Error::KeyRetired`], [`Error::StampAfterRetirement`]); stamp HMAC and signature rule
+/// ([`Error::BadStamp`], [`Error::SignatureRequired`], [`Error::UnexpectedSignature`]);
 /// commitment recomputed from (K_f, N, A, M) ([`Error::CommitmentMismatch`]); reporter among the
 /// context's recipients ([`Error::ReporterNotRecipient`]); timestamp inside the window
 /// ([`Error::OutsideWindow`]). Then for each earlier message the same key/stamp/commitment/window
@@ -552,7 +582,7 @@ fn verify_with<V: StampVerifier + ?Sized>(
     let named = reporter_check == ReporterCheck::Named;
     report.check()?;
     let m = &report.message;
-    m.verify_binding(ring, now_ms)?;
+    m.verify_binding(ring, policy, now_ms)?;
     if named && !m.context.is_recipient(&report.reporter) {
         return Err(Error::ReporterNotRecipient);
     }

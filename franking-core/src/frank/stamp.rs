@@ -17,6 +17,7 @@ use crate::frank::VERSION;
 use crate::frank::constants::{KEY_LEN, SIGNATURE_LEN, STAMP_LABEL_LEN, STAMP_MAC_LEN};
 use crate::frank::context::Context;
 use crate::frank::envelope::Commitment;
+use crate::frank::published::PublishedKey;
 use crate::frank::secret::SecretBytes;
 use crate::frank::suite::Suite;
 use crate::frank::wire::{self, ObjType, Reader, Sink};
@@ -152,9 +153,13 @@ impl StampKey {
         })
     }
 
-    /// Verify a stamp made with this key: the HMAC in constant time and, if present, the signature.
-    /// Any failure is [`Error::BadStamp`].
-    pub fn verify(
+    /// Verify a stamp made with this key: the HMAC in constant time ([`Error::BadStamp`]), then the
+    /// signature rule: a signing key's stamp must carry a valid signature
+    /// ([`Error::SignatureRequired`], [`Error::BadStamp`]), an HMAC-only key's stamp none
+    /// ([`Error::UnexpectedSignature`]). So each stamp has exactly one valid encoding.
+    /// Crate-private: callers verify through [`KeyRing::verify`], which also checks the network
+    /// and the key's retirement.
+    pub(crate) fn verify(
         &self,
         stamp: &Stamp,
         suite: Suite,
@@ -168,11 +173,12 @@ impl StampKey {
         if !bool::from(expected.ct_eq(&stamp.mac)) {
             return Err(Error::BadStamp);
         }
-        if stamp.signature.is_some() {
-            let vk = self.verifying_key().ok_or(Error::BadStamp)?;
-            stamp.verify_signature(&vk, suite, commitment, ctx)?;
+        match (self.verifying_key(), stamp.signature.is_some()) {
+            (Some(vk), true) => stamp.verify_signature(&vk, suite, commitment, ctx),
+            (Some(_), false) => Err(Error::SignatureRequired),
+            (None, true) => Err(Error::UnexpectedSignature),
+            (None, false) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -231,16 +237,18 @@ impl core::fmt::Debug for Stamp {
 }
 
 impl Stamp {
-    /// Verify the Ed25519 signature with a network's public key (federation). A missing or invalid
-    /// signature is [`Error::BadStamp`]. Uses strict verification (no malleable signatures).
-    pub fn verify_signature(
+    /// Verify the Ed25519 signature with a network's public key: [`Error::SignatureRequired`] if
+    /// there is none, [`Error::BadStamp`] if it is invalid. Uses strict verification (no malleable
+    /// signatures). Crate-private: the public paths ([`KeyRing::verify`],
+    /// [`crate::frank::verify_published`]) also check the network and the key's retirement.
+    pub(crate) fn verify_signature(
         &self,
         verifying_key: &VerifyingKey,
         suite: Suite,
         commitment: &Commitment,
         ctx: &Context,
     ) -> Result<(), Error> {
-        let sig = self.signature.as_ref().ok_or(Error::BadStamp)?;
+        let sig = self.signature.as_ref().ok_or(Error::SignatureRequired)?;
         let sig = ed25519_dalek::Signature::from_bytes(sig);
         let msg = stamp_input(self.key_id, suite, commitment, ctx)?;
         verifying_key
@@ -285,25 +293,63 @@ impl Stamp {
     }
 }
 
-/// A platform's stamping keys: one current key that makes new stamps, and retired keys that still
-/// verify for `grace_ms` after their retirement (set it to at least the reporting window, so every
-/// message stamped before a rotation stays reportable for its full window).
+/// One key of a [`KeyRing`] with its lifetime (ms since the epoch).
+#[derive(Clone, Debug)]
+struct RingKey {
+    key: StampKey,
+    created_at_ms: u64,
+    retired_at_ms: Option<u64>,
+}
+
+impl RingKey {
+    fn published(&self, network: &str) -> Option<PublishedKey> {
+        Some(PublishedKey {
+            network: network.to_owned(),
+            key_id: self.key.id,
+            public_key: self.key.verifying_key()?,
+            created_at_ms: self.created_at_ms,
+            retired_at_ms: self.retired_at_ms,
+        })
+    }
+}
+
+/// One network's stamping keys: one current key that makes new stamps, and retired keys that still
+/// verify, for `grace_ms` after their retirement, the stamps they made *before* it (set the grace
+/// period to at least the reporting window, so every message stamped before a rotation stays
+/// reportable for its full window).
 #[derive(Clone, Debug)]
 pub struct KeyRing {
-    current: StampKey,
-    /// Retired keys with their retirement time (ms since the epoch).
-    retired: Vec<(StampKey, u64)>,
+    network: String,
+    current: RingKey,
+    /// Retired keys (each with `retired_at_ms` set).
+    retired: Vec<RingKey>,
     grace_ms: u64,
 }
 
 impl KeyRing {
-    /// A ring holding `current`, whose retired keys verify for `grace_ms` after retirement.
-    pub fn new(current: StampKey, grace_ms: u64) -> Self {
+    /// The ring of `network` holding `current` (created at `created_at_ms`), whose retired keys
+    /// verify for `grace_ms` after retirement.
+    pub fn new(
+        network: impl Into<String>,
+        current: StampKey,
+        created_at_ms: u64,
+        grace_ms: u64,
+    ) -> Self {
         Self {
-            current,
+            network: network.into(),
+            current: RingKey {
+                key: current,
+                created_at_ms,
+                retired_at_ms: None,
+            },
             retired: Vec::new(),
             grace_ms,
         }
+    }
+
+    /// The network whose contexts this ring stamps and verifies.
+    pub fn network(&self) -> &str {
+        &self.network
     }
 
     /// How long a retired key still verifies, in milliseconds.
@@ -313,30 +359,46 @@ impl KeyRing {
 
     /// The key new stamps are made with.
     pub fn current(&self) -> &StampKey {
-        &self.current
+        &self.current.key
     }
 
     fn contains(&self, id: KeyId) -> bool {
-        self.current.id == id || self.retired.iter().any(|(k, _)| k.id == id)
+        self.current.key.id == id || self.retired.iter().any(|k| k.key.id == id)
     }
 
-    /// Make `next` the current key; the previous current key is retired at `now_ms`.
-    /// Fails with [`Error::DuplicateKeyId`] if the ring already holds `next`'s id.
+    /// Make `next` the current key (created at `now_ms`); the previous current key is retired at
+    /// `now_ms`. Fails with [`Error::DuplicateKeyId`] if the ring already holds `next`'s id.
     pub fn rotate(&mut self, next: StampKey, now_ms: u64) -> Result<(), Error> {
         if self.contains(next.id) {
             return Err(Error::DuplicateKeyId(next.id.0));
         }
-        let old = core::mem::replace(&mut self.current, next);
-        self.retired.push((old, now_ms));
+        let next = RingKey {
+            key: next,
+            created_at_ms: now_ms,
+            retired_at_ms: None,
+        };
+        let mut old = core::mem::replace(&mut self.current, next);
+        old.retired_at_ms = Some(now_ms);
+        self.retired.push(old);
         Ok(())
     }
 
-    /// Add a key that was retired at `retired_at_ms` (e.g. when loading a ring from storage).
-    pub fn insert_retired(&mut self, key: StampKey, retired_at_ms: u64) -> Result<(), Error> {
+    /// Add a key created at `created_at_ms` and retired at `retired_at_ms` (e.g. when loading a
+    /// ring from storage).
+    pub fn insert_retired(
+        &mut self,
+        key: StampKey,
+        created_at_ms: u64,
+        retired_at_ms: u64,
+    ) -> Result<(), Error> {
         if self.contains(key.id) {
             return Err(Error::DuplicateKeyId(key.id.0));
         }
-        self.retired.push((key, retired_at_ms));
+        self.retired.push(RingKey {
+            key,
+            created_at_ms,
+            retired_at_ms: Some(retired_at_ms),
+        });
         Ok(())
     }
 
@@ -344,34 +406,18 @@ impl KeyRing {
     /// [`Error::UnknownKeyId`] instead of [`Error::KeyRetired`]).
     pub fn prune(&mut self, now_ms: u64) {
         let grace = self.grace_ms;
-        self.retired
-            .retain(|(_, r)| now_ms <= r.saturating_add(grace));
+        self.retired.retain(|k| {
+            k.retired_at_ms
+                .is_some_and(|r| now_ms <= r.saturating_add(grace))
+        });
     }
 
-    /// The key for `id` if it may verify at `now_ms`: [`Error::UnknownKeyId`] if absent,
-    /// [`Error::KeyRetired`] if retired more than the grace period before `now_ms`.
-    pub fn key_for(&self, id: KeyId, now_ms: u64) -> Result<&StampKey, Error> {
-        if self.current.id == id {
-            return Ok(&self.current);
-        }
-        let (key, retired_at) = self
-            .retired
-            .iter()
-            .find(|(k, _)| k.id == id)
-            .ok_or(Error::UnknownKeyId(id.0))?;
-        if now_ms > retired_at.saturating_add(self.grace_ms) {
-            Err(Error::KeyRetired(id.0))
-        } else {
-            Ok(key)
-        }
-    }
-
-    /// Public keys of every signing key in the ring (current and retired), for publishing to other
-    /// networks.
-    pub fn verifying_keys(&self) -> Vec<(KeyId, VerifyingKey)> {
+    /// The published record of every signing key in the ring (current and retired), for other
+    /// networks to verify this network's signed stamps with [`crate::frank::verify_published`].
+    pub fn published_keys(&self) -> Vec<PublishedKey> {
         core::iter::once(&self.current)
-            .chain(self.retired.iter().map(|(k, _)| k))
-            .filter_map(|k| k.verifying_key().map(|vk| (k.id, vk)))
+            .chain(&self.retired)
+            .filter_map(|k| k.published(&self.network))
             .collect()
     }
 
@@ -382,11 +428,15 @@ impl KeyRing {
         commitment: &Commitment,
         ctx: &Context,
     ) -> Result<Stamp, Error> {
-        self.current.stamp(suite, commitment, ctx)
+        self.current.key.stamp(suite, commitment, ctx)
     }
 
-    /// Verify a stamp at time `now_ms`: key lookup ([`Error::UnknownKeyId`], [`Error::KeyRetired`]),
-    /// then the HMAC (and signature if present) in constant time ([`Error::BadStamp`]).
+    /// Verify a stamp at time `now_ms`, in this order: the context's network is the ring's
+    /// ([`Error::WrongNetwork`]); the key is in the ring ([`Error::UnknownKeyId`]) and, if retired,
+    /// inside its grace period at `now_ms` ([`Error::KeyRetired`]) and the context is dated no
+    /// later than its retirement plus `max_clock_skew_ms` ([`Error::StampAfterRetirement`]); then
+    /// the HMAC in constant time ([`Error::BadStamp`]) and the signature rule of the key
+    /// ([`Error::SignatureRequired`], [`Error::UnexpectedSignature`], [`Error::BadStamp`]).
     pub fn verify(
         &self,
         stamp: &Stamp,
@@ -394,8 +444,37 @@ impl KeyRing {
         commitment: &Commitment,
         ctx: &Context,
         now_ms: u64,
+        max_clock_skew_ms: u64,
     ) -> Result<(), Error> {
-        self.key_for(stamp.key_id, now_ms)?
-            .verify(stamp, suite, commitment, ctx)
+        if ctx.network() != self.network {
+            return Err(Error::WrongNetwork);
+        }
+        let id = stamp.key_id;
+        let k = core::iter::once(&self.current)
+            .chain(&self.retired)
+            .find(|k| k.key.id == id)
+            .ok_or(Error::UnknownKeyId(id.0))?;
+        if let Some(retired_at) = k.retired_at_ms {
+            if now_ms > retired_at.saturating_add(self.grace_ms) {
+                return Err(Error::KeyRetired(id.0));
+            }
+            check_dated_before(ctx, id, retired_at, max_clock_skew_ms)?;
+        }
+        k.key.verify(stamp, suite, commitment, ctx)
+    }
+}
+
+/// [`Error::StampAfterRetirement`] unless `ctx` is dated no later than `retired_at_ms` plus the
+/// allowed clock skew.
+pub(crate) fn check_dated_before(
+    ctx: &Context,
+    id: KeyId,
+    retired_at_ms: u64,
+    max_clock_skew_ms: u64,
+) -> Result<(), Error> {
+    if ctx.timestamp_ms() > retired_at_ms.saturating_add(max_clock_skew_ms) {
+        Err(Error::StampAfterRetirement(id.0))
+    } else {
+        Ok(())
     }
 }

@@ -218,6 +218,15 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `deserialize_with` for an optional field that is omitted when absent: a present value must be a
+/// `T`, so an explicit `null` is refused (one encoding per value). Use with
+/// `#[serde(default, skip_serializing_if = "Option::is_none")]`.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 /// `serde(with = ...)` helpers for byte fields in the JSON form.
 pub(crate) mod b64 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -256,7 +265,8 @@ pub(crate) mod b64 {
         }
     }
 
-    /// Optional fixed-size arrays (absent or `null` = `None`).
+    /// Optional fixed-size arrays (absent = `None`; an explicit `null` is refused: one encoding per
+    /// value). Use with `#[serde(default, skip_serializing_if = "Option::is_none")]`.
     pub(crate) mod opt_array {
         use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
@@ -275,9 +285,9 @@ pub(crate) mod b64 {
         pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
             d: D,
         ) -> Result<Option<[u8; N]>, D::Error> {
-            let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-            s.map(|s| crate::util::b64_decode_array::<N>("base64url field", &s).map(|a| *a))
-                .transpose()
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            crate::util::b64_decode_array::<N>("base64url field", &s)
+                .map(|a| Some(*a))
                 .map_err(D::Error::custom)
         }
     }

@@ -21,6 +21,7 @@
 pub mod forward;
 pub mod peers;
 
+pub use franking_core::frank::PublishedKey;
 use franking_core::frank::{KeyId, VerifyingKey};
 use franking_core::util::{b64_decode, b64_encode};
 use sqlx::AnyPool;
@@ -45,49 +46,6 @@ pub fn open_body(key: &ServerKey, event_id: &str, sealed: &str) -> Result<String
     let raw = seal::open(key, SEAL_PURPOSE, event_id.as_bytes(), sealed)?;
     String::from_utf8(raw.to_vec())
         .map_err(|_| ApiError::Internal("sealed body is not UTF-8".into()))
-}
-
-/// One published stamp verifying key: the record `/.well-known/franking/keys` lists and a peer
-/// pins or fetches. A signature by a retired key verifies only for stamps dated no later than
-/// `retired_at_ms` + the verifier's clock skew.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishedKey {
-    /// The network whose stamps the key signs.
-    pub network: String,
-    /// The key id in its stamps.
-    pub key_id: KeyId,
-    /// The Ed25519 verifying key, base64url (32 bytes).
-    pub public_key: String,
-    /// When the key was made (ms since the epoch).
-    pub created_at_ms: u64,
-    /// When it was retired (ms); omitted while current.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retired_at_ms: Option<u64>,
-}
-
-impl PublishedKey {
-    /// The verifying key (`None` if `public_key` is not a valid Ed25519 point encoding).
-    pub fn verifying_key(&self) -> Option<VerifyingKey> {
-        let raw: [u8; 32] = b64_decode(&self.public_key).ok()?.try_into().ok()?;
-        VerifyingKey::from_bytes(&raw).ok()
-    }
-
-    /// 400 `invalid_published_key` unless the record is usable (network, decodable key, a
-    /// retirement not before creation).
-    pub fn check(&self) -> Result<(), ApiError> {
-        let bad = |m: &str| Err(ApiError::bad_request("invalid_published_key", m.to_owned()));
-        if self.network.is_empty() || self.network.len() > franking_core::frank::MAX_ID_LEN {
-            return bad("network must be 1..=1024 bytes");
-        }
-        if self.verifying_key().is_none() {
-            return bad("public_key must be a base64url Ed25519 public key (32 bytes)");
-        }
-        if self.retired_at_ms.is_some_and(|r| r < self.created_at_ms) {
-            return bad("retired_at_ms is before created_at_ms");
-        }
-        Ok(())
-    }
 }
 
 /// The well-known answer: `{"keys": [...]}`.
@@ -118,13 +76,15 @@ pub async fn published_keys(db: &AnyPool) -> Result<PublishedKeys, ApiError> {
     let keys = rows
         .into_iter()
         .map(|r| {
+            let bad = |what: &str| ApiError::Internal(format!("stored {what}"));
+            let raw: [u8; 32] = b64_decode(&r.public_key)
+                .map_err(|_| bad("public key"))?
+                .try_into()
+                .map_err(|_| bad("public key length"))?;
             Ok(PublishedKey {
                 network: r.network_id,
-                key_id: KeyId(
-                    u32::try_from(r.key_id)
-                        .map_err(|_| ApiError::Internal("stored key id".into()))?,
-                ),
-                public_key: r.public_key,
+                key_id: KeyId(u32::try_from(r.key_id).map_err(|_| bad("key id"))?),
+                public_key: VerifyingKey::from_bytes(&raw).map_err(|_| bad("public key point"))?,
                 created_at_ms: crate::util::to_u64(r.created_at),
                 retired_at_ms: r.retired_at.map(crate::util::to_u64),
             })

@@ -393,12 +393,7 @@ async fn check(
             let published = peer
                 .keys_for(&state.db, &peers::key_ids(&report), now)
                 .await?;
-            let verifier = PeerKeys {
-                network: peer.peer_network.clone(),
-                keys: published,
-                max_clock_skew_ms: policy.max_clock_skew_ms,
-            };
-            let verified = verify(report, verifier, report_policy, now).await?;
+            let verified = verify(report, PeerKeys(published), report_policy, now).await?;
             let mut forwarded = sub.report;
             if !policy.federation_reporter_identities {
                 forwarded["reporter"] = serde_json::Value::String(federation::pseudonym(

@@ -11,7 +11,7 @@ use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use franking_core::frank::{
-    Context, Report, ReportedMessage, SessionKey, Stamp, Suite, open, seal,
+    Context, Envelope, Report, ReportedMessage, SessionKey, Stamp, Suite, open, seal,
 };
 use http_body_util::BodyExt as _;
 use report_server::auth::{Role, issue_token};
@@ -302,6 +302,13 @@ pub async fn franked(
     let sk = SessionKey::generate().unwrap();
     let body_ad = b"conversation-1";
     let env = seal(Suite::default(), &sk, body_ad, plaintext).unwrap();
+    let stamp = stamp_via_server(t, relay, &env, &ctx).await;
+    let opened = open(&env, &sk, body_ad).unwrap();
+    ReportedMessage::new(&env, body_ad, &opened, ctx, stamp)
+}
+
+/// The server's stamp (`POST /v1/stamp` with `relay`) on `env`'s commitment in `ctx`.
+pub async fn stamp_via_server(t: &Transport, relay: &str, env: &Envelope, ctx: &Context) -> Stamp {
     let r = t
         .post(
             "/v1/stamp",
@@ -309,14 +316,12 @@ pub async fn franked(
             json!({
                 "suite": env.suite.id(),
                 "commitment": b64(env.commitment.as_bytes()),
-                "context": serde_json::to_value(&ctx).unwrap(),
+                "context": serde_json::to_value(ctx).unwrap(),
             }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "stamp failed: {}", r.body);
-    let stamp: Stamp = serde_json::from_value(r.body["stamp"].clone()).unwrap();
-    let opened = open(&env, &sk, body_ad).unwrap();
-    ReportedMessage::new(&env, body_ad, &opened, ctx, stamp)
+    serde_json::from_value(r.body["stamp"].clone()).unwrap()
 }
 
 /// A room context on `net` from alice to `recipients`, timestamped now.

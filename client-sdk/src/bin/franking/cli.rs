@@ -32,6 +32,25 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Report server / moderator: verify a report offline with the platform key.
     Verify(VerifyArgs),
+    /// Platform: print the published record of a signing platform key (a JSON array for
+    /// `open --platform-keys`, no secrets).
+    Publish(PublishArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct PublishArgs {
+    /// Platform key file written by `franking keygen platform --sign`.
+    #[arg(long)]
+    pub(crate) platform_key: PathBuf,
+    /// The network whose contexts the key stamps.
+    #[arg(long)]
+    pub(crate) network: String,
+    /// When the key became current (ms since the epoch); default: now.
+    #[arg(long)]
+    pub(crate) created_at_ms: Option<u64>,
+    /// Write the JSON array here instead of stdout.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -175,9 +194,10 @@ pub(crate) struct OpenArgs {
     /// Require the stamped context's sender to be this user (the peer the E2E layer authenticated).
     #[arg(long)]
     pub(crate) sender: Option<String>,
-    /// Require a valid Ed25519 stamp signature under this platform public key (base64url).
+    /// Require a valid Ed25519 stamp signature by one of these published platform keys (a JSON
+    /// array of published keys, e.g. from `franking publish`).
     #[arg(long)]
-    pub(crate) platform_verifying_key: Option<String>,
+    pub(crate) platform_keys: Option<PathBuf>,
     /// Directory holding attachment blobs (COMMITMENT_HEX.blob); attachments are opened if given.
     #[arg(long, requires = "attachments_out")]
     pub(crate) blob_dir: Option<PathBuf>,

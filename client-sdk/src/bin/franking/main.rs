@@ -65,6 +65,7 @@ fn run(command: Command) -> CliResult<()> {
         Command::Open(a) => open::open(a),
         Command::Report(a) => report::report(a),
         Command::Verify(a) => verify::verify(a),
+        Command::Publish(a) => keys::publish(a),
     }
 }
 

@@ -1,31 +1,33 @@
 //! `franking open`: the recipient opens a stamped envelope and its attachments.
 
-use client_sdk::keys;
+use client_sdk::frank::PublishedKey;
 use client_sdk::{OpenChecks, StampedEnvelope};
 use serde_json::json;
 
 use crate::attachments::describe_and_check;
 use crate::cli::OpenArgs;
-use crate::error::CliResult;
-use crate::file_io::{Outputs, json_bytes, read_input};
+use crate::error::{CliError, CliResult};
+use crate::file_io::{Outputs, json_bytes, read_input, read_text};
 use crate::keys::conversation;
 
 /// Opens the stamped envelope read from `--in`, refusing anything that does not verify; with
 /// `--blob-dir` and `--attachments-out`, decrypts every attachment into the output directory.
 pub(crate) fn open(a: OpenArgs) -> CliResult<()> {
     let conv = conversation(&a.session)?;
-    let delivered: StampedEnvelope = serde_json::from_str(&read_input(a.input.as_deref())?)?;
-    let vk = a
-        .platform_verifying_key
+    let delivered = StampedEnvelope::from_json(read_input(a.input.as_deref())?.as_bytes())?;
+    let platform_keys = a
+        .platform_keys
         .as_deref()
-        .map(keys::verifying_key_from_b64)
+        .map(|path| -> CliResult<Vec<PublishedKey>> {
+            PublishedKey::list_from_json(read_text(path)?.as_bytes()).map_err(CliError::from)
+        })
         .transpose()?;
     let mut checks = OpenChecks::recipient(&a.me);
     if let Some(s) = &a.sender {
         checks = checks.sender(s);
     }
-    if let Some(vk) = &vk {
-        checks = checks.platform_key(vk);
+    if let Some(keys) = &platform_keys {
+        checks = checks.platform_keys(keys);
     }
     let opened = conv.open(&delivered, &checks)?;
     let mut outputs = Outputs::default();

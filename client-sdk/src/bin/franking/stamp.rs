@@ -14,7 +14,7 @@ pub(crate) fn stamp(a: StampArgs) -> CliResult<()> {
     let remote = a.remote.client()?;
     let envelope = parse_output_of(&read_input(a.input.as_deref())?, "envelope")?;
     let ctx = Context::new(
-        a.network,
+        a.network.clone(),
         a.sender,
         a.room,
         a.recipient,
@@ -23,7 +23,7 @@ pub(crate) fn stamp(a: StampArgs) -> CliResult<()> {
     )?;
     let delivered = match (&remote, &a.platform_key) {
         (Some(client), _) => client.stamp(envelope, ctx)?,
-        (None, Some(path)) => stamp_envelope(&key_ring(path)?, envelope, ctx)?,
+        (None, Some(path)) => stamp_envelope(&key_ring(path, &a.network)?, envelope, ctx)?,
         (None, None) => return Err(CliError::Usage("--platform-key or --server".into())),
     };
     write_output(a.out.as_deref(), &json_bytes(&delivered)?)

@@ -28,13 +28,13 @@ pub(crate) fn verify(a: VerifyArgs) -> CliResult<()> {
 }
 
 fn verified(a: &VerifyArgs, outputs: &mut Outputs) -> CliResult<Value> {
-    let ring = key_ring(&a.platform_key)?;
     let mut policy = ReportPolicy::default();
     if let Some(w) = a.window_ms {
         policy.window_ms = w;
     }
     let now = a.now_ms.unwrap_or_else(now_ms);
-    let report: Report = serde_json::from_str(&read_input(a.input.as_deref())?)?;
+    let report = Report::from_json(read_input(a.input.as_deref())?.as_bytes())?;
+    let ring = key_ring(&a.platform_key, report.message.context.network())?;
     let v = verify_report(report, &ring, &policy, now)?;
     let attachments = describe_and_check(
         &v.content.attachments,
