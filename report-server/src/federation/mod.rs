@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! network A (stamps, signs)                         network B (reporter's server)
-//! /.well-known/franking/keys ───── keys (pinned or fetched, cached) ────▶ peers::PeerKeys
+//! /.well-known/franking/keys ───── keys (pinned or fetched, cached) ────▶ verify_published
 //!                                   POST /v1/reports (B's service, context.network = A)
 //!                                   verify by A's signature, store the case (origin A)
 //! POST /v1/federation/reports ◀──── forward (outbox, signed with the peer secret) ─┘
@@ -12,7 +12,8 @@
 //!
 //! * [`peers`]: the peer registry (per local network): base URL, key source, shared secret (held by
 //!   a hidden delivery target of kind `peer`, so the webhook outbox and worker deliver to peers),
-//!   enabled flag; published keys of a peer and the [`peers::PeerKeys`] stamp verifier.
+//!   enabled flag; a peer's published keys (verified with franking-core's `verify_published`
+//!   through its `StampVerifier` implementation for `[PublishedKey]`).
 //! * [`forward`]: the bodies sent between peers, the forward queued with a cross-network report,
 //!   forwards received, decisions sent back and received, and the peer request authentication.
 //!

@@ -11,8 +11,6 @@
 
 use std::time::Duration;
 
-use franking_core::Error as CoreError;
-use franking_core::frank::{Commitment, Context, Stamp, StampVerifier, Suite};
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -347,30 +345,6 @@ pub fn check_pinned(peer_network: &str, keys: &[PublishedKey]) -> Result<(), Api
     Ok(())
 }
 
-/// A peer's published keys as a stamp verifier (franking-core's `verify_published`): a stamp
-/// verifies iff its key id is published for the context's network, it carries a valid Ed25519
-/// signature (strict verification) by that key, and — for a retired key — the stamp is dated no
-/// later than the retirement plus the allowed clock skew. The HMAC cannot be checked here (only the
-/// stamping network can).
-#[derive(Debug, Clone)]
-pub struct PeerKeys(pub Vec<PublishedKey>);
-
-impl StampVerifier for PeerKeys {
-    fn verify_stamp(
-        &self,
-        stamp: &Stamp,
-        suite: Suite,
-        commitment: &Commitment,
-        ctx: &Context,
-        now_ms: u64,
-        max_clock_skew_ms: u64,
-    ) -> Result<(), CoreError> {
-        self.0
-            .as_slice()
-            .verify_stamp(stamp, suite, commitment, ctx, now_ms, max_clock_skew_ms)
-    }
-}
-
 impl Peer {
     /// The keys to verify stamps naming `key_ids` with at `now`: the pinned ones, or the cached
     /// fetched ones — fetched again first when the cache is older than `key_refresh_ms` or lacks
@@ -462,14 +436,17 @@ pub fn key_ids(report: &franking_core::frank::Report) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use franking_core::frank::{COMMITMENT_LEN, KeyId, StampKey};
+    use franking_core::frank::{
+        COMMITMENT_LEN, Commitment, Context, KeyId, Stamp, StampKey, StampVerifier, Suite,
+    };
 
     use super::*;
 
     const T: u64 = 1_790_000_000_000;
     const SKEW: u64 = 300_000;
 
-    fn setup(retired_at_ms: Option<u64>) -> (StampKey, PeerKeys, Commitment) {
+    /// A peer's published keys, as report intake verifies its stamps with them.
+    fn setup(retired_at_ms: Option<u64>) -> (StampKey, Vec<PublishedKey>, Commitment) {
         let key = StampKey::generate(KeyId(3), true).unwrap();
         let published = PublishedKey {
             network: "neta".into(),
@@ -478,18 +455,14 @@ mod tests {
             created_at_ms: T - 1000,
             retired_at_ms,
         };
-        (
-            key,
-            PeerKeys(vec![published]),
-            Commitment([7; COMMITMENT_LEN]),
-        )
+        (key, vec![published], Commitment([7; COMMITMENT_LEN]))
     }
 
     fn ctx(network: &str, ts: u64) -> Context {
         Context::direct(network, "alice", "bob", ts, "m1").unwrap()
     }
 
-    fn check(keys: &PeerKeys, stamp: &Stamp, c: &Commitment, ctx: &Context) -> &'static str {
+    fn check(keys: &[PublishedKey], stamp: &Stamp, c: &Commitment, ctx: &Context) -> &'static str {
         match keys.verify_stamp(stamp, Suite::Aes256CtrBlake3, c, ctx, T, SKEW) {
             Ok(()) => "ok",
             Err(e) => e.code(),
@@ -545,7 +518,7 @@ mod tests {
     #[test]
     fn pinned_keys_name_the_peer_once() {
         let (_, keys, _) = setup(None);
-        let good = keys.0[0].clone();
+        let good = keys[0].clone();
         assert!(check_pinned("neta", std::slice::from_ref(&good)).is_ok());
         let code = |ks: &[PublishedKey]| check_pinned("neta", ks).unwrap_err().code();
         assert_eq!(code(&[good.clone(), good.clone()]), "invalid_published_key");

@@ -9,7 +9,7 @@
 //! and the reported context's network must be the token's network (403 `wrong_network`) — or,
 //! federation (`docs/federation.md`), an enabled peer of it (a network that is neither is 403
 //! `wrong_network`, a disabled peer 403 `peer_disabled`): then the stamps are verified with the peer's published Ed25519 keys
-//! ([`crate::federation::peers::PeerKeys`]: signature required, retired keys only for stamps dated
+//! (franking-core's `verify_published`: signature required, retired keys only for stamps dated
 //! before their retirement + skew) instead of the network's key ring, the case records the peer as
 //! its origin, and a new report is forwarded to the peer from the outbox.
 //!
@@ -49,7 +49,7 @@ use crate::attachments::{self, Upload};
 use crate::auth::ServiceAuth;
 use crate::error::ApiError;
 use crate::federation::forward::Outbound;
-use crate::federation::peers::{self, PeerKeys};
+use crate::federation::peers;
 use crate::keys::{self, Policy};
 use crate::state::{AppState, Limits};
 use crate::util::{now_ms, to_u64};
@@ -387,13 +387,18 @@ async fn check(
                 &stored_keys,
                 policy.key_grace_ms,
             )?;
-            (verify(report, ring, report_policy, now).await?, None)
+            (
+                verify(report, Box::new(ring), report_policy, now).await?,
+                None,
+            )
         }
         Some(peer) => {
             let published = peer
                 .keys_for(&state.db, &peers::key_ids(&report), now)
                 .await?;
-            let verified = verify(report, PeerKeys(published), report_policy, now).await?;
+            // franking-core's `verify_published`: signature required, retirement by date.
+            let verifier = published.into_boxed_slice();
+            let verified = verify(report, verifier, report_policy, now).await?;
             let mut forwarded = sub.report;
             if !policy.federation_reporter_identities {
                 forwarded["reporter"] = serde_json::Value::String(federation::pseudonym(
@@ -422,18 +427,18 @@ async fn check(
 
 /// Verify completely before anything is written. Large reports (long plaintexts, many earlier
 /// messages) are hashed on the blocking pool so they do not stall the async workers.
-async fn verify<V: StampVerifier + Send + 'static>(
+async fn verify<V: StampVerifier + Send + Sync + ?Sized + 'static>(
     report: Report,
-    verifier: V,
+    verifier: Box<V>,
     policy: ReportPolicy,
     now: i64,
 ) -> Result<VerifiedReport, ApiError> {
     if report_size(&report) > BLOCKING_VERIFY_BYTES {
-        tokio::task::spawn_blocking(move || verify_report(report, &verifier, &policy, to_u64(now)))
+        tokio::task::spawn_blocking(move || verify_report(report, &*verifier, &policy, to_u64(now)))
             .await
             .map_err(|e| ApiError::Internal(format!("verification task: {e}")))?
     } else {
-        verify_report(report, &verifier, &policy, to_u64(now))
+        verify_report(report, &*verifier, &policy, to_u64(now))
     }
     .map_err(|e| ApiError::from_protocol(&e))
 }
