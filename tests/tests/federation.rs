@@ -1,6 +1,6 @@
 //! Federation end to end (issue 12, `docs/federation.md`): two report servers on loopback with
-//! separate databases — network A (stamps, signs; PostgreSQL when `TEST_DATABASE_URL` is set,
-//! else SQLite) and network B (SQLite) — peered both ways over real HTTP, each with its outbox
+//! separate databases — network A (stamps, signs) and network B, one on SQLite and one on
+//! PostgreSQL (both placements) when `TEST_DATABASE_URL` is set — peered both ways over real HTTP, each with its outbox
 //! delivery worker. Alice on A messages bob, a user of B; bob reports on B; B verifies by A's
 //! published signature and forwards; A verifies again in full (HMAC and signature) and decides;
 //! the decision shows on B's case. Refused: a forged signature, a stripped signature, a key
@@ -104,15 +104,24 @@ fn send_forward(server: &TestServer, from: &str, secret: &str, t: i64, body: &Va
     )
 }
 
+/// Both placements when PostgreSQL is available: A on PostgreSQL and B on SQLite, then the
+/// other way round (every side's writes run on both databases); else both on SQLite.
 #[test]
 fn reports_cross_networks_and_decisions_come_back() {
-    let a_db = franking_tests::harness::databases()
-        .into_iter()
-        .last()
-        .expect("a database");
+    let pg = || franking_tests::harness::databases().into_iter().nth(1);
+    match (pg(), pg()) {
+        (Some(a_pg), Some(b_pg)) => {
+            cross_network(a_pg, TestDb::sqlite());
+            cross_network(TestDb::sqlite(), b_pg);
+        }
+        _ => cross_network(TestDb::sqlite(), TestDb::sqlite()),
+    }
+}
+
+fn cross_network(a_db: TestDb, b_db: TestDb) {
     let a_backend = a_db.backend;
     let mut a = start(a_db);
-    let b = start(TestDb::sqlite());
+    let b = start(b_db);
     let signing = serde_json::to_value(Policy {
         sign_stamps: true,
         ..Policy::default()
