@@ -75,8 +75,8 @@ async fn receive_forward(
     let now = now_ms();
     let (peer, fwd): (_, Forward) =
         forward::authenticate(&state.db, &state.server_key, &headers, &body, now).await?;
-    forward::check_not_replayed(&state.db, &peer.peer_network, &fwd.forward_id).await?;
     crate::util::check_identifier("forward_id", &fwd.forward_id)?;
+    forward::check_not_replayed(&state.db, &peer.peer_network, &fwd.forward_id).await?;
     let report = parse_report(&fwd.report)?;
     if report.message.context.network() != fwd.to {
         return Err(ApiError::Forbidden {
