@@ -1256,3 +1256,40 @@ fn json_null_is_refused_everywhere() {
     let text = serde_json::to_string(&Context::direct("n", "a", "b", 1, "null").unwrap()).unwrap();
     assert!(Context::from_json(text.as_bytes()).is_ok());
 }
+
+/// Federation: a report forwarded by a peer server under the reporter's pseudonym skips only the
+/// reporter-membership checks; every other check still refuses.
+#[test]
+fn forwarded_reports_skip_only_the_reporter_checks() {
+    use franking_core::frank::verify_forwarded_report;
+    let (ring, session, d) = setup(Suite::Aes256CtrBlake3);
+    let own = deliver(
+        Suite::Aes256CtrBlake3,
+        &ring,
+        &session,
+        b"bob's own reply",
+        Context::direct("example.net", "bob", "alice", T0 - 1000, "m-0").unwrap(),
+    );
+    let mut r = report_of(&d, "pseud_x");
+    r.earlier = vec![reported(&own)];
+    // The named path refuses a reporter who is not a recipient ...
+    assert_eq!(
+        code(verify(r.clone(), &ring, NOW)),
+        "reporter_not_recipient"
+    );
+    // ... the forwarded path accepts the pseudonym, and flags no earlier message as the reporter's.
+    let v = verify_forwarded_report(r.clone(), &ring, &policy(), NOW).unwrap();
+    assert_eq!(v.reporter(), "pseud_x");
+    assert!(v.earlier_in_order().all(|m| !m.sent_by_reporter));
+    // Everything else is still checked: the plaintext, the stamp, the window.
+    let mut bad = r.clone();
+    bad.message.plaintext[0] ^= 1;
+    let res = verify_forwarded_report(bad, &ring, &policy(), NOW);
+    assert_eq!(code(res), "commitment_mismatch");
+    let mut bad = r.clone();
+    bad.message.stamp.mac[0] ^= 1;
+    let res = verify_forwarded_report(bad, &ring, &policy(), NOW);
+    assert_eq!(code(res), "bad_stamp");
+    let res = verify_forwarded_report(r, &ring, &policy(), NOW + 31 * DAY);
+    assert_eq!(code(res), "outside_window");
+}

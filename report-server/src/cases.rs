@@ -558,6 +558,7 @@ impl Transition {
             .details(details);
         if matches!(self, Self::Resolve { .. } | Self::Dismiss { .. }) {
             transparency::record_decision(change.conn(), &stored).await?;
+            crate::federation::forward::emit_decisions(&mut change, &stored, now).await?;
         }
         change.emit(self.event(&case.network, &case.id));
         change.commit(entry).await?;

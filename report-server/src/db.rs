@@ -114,6 +114,13 @@ pub fn migrator() -> Migrator {
             include_str!("../migrations/0030_group_by_message.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            40,
+            Cow::Borrowed("federation"),
+            MigrationType::Simple,
+            include_str!("../migrations/0040_federation.sql").into_sql_str(),
+            false,
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

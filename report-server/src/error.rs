@@ -24,6 +24,15 @@ pub enum ApiError {
     /// No credentials, or credentials that are not valid (401, `unauthorized`).
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// A peer server's request whose signature does not authenticate it (401), e.g.
+    /// `peer_signature_invalid`, `peer_signature_stale`.
+    #[error("{message}")]
+    PeerUnauthorized {
+        /// Stable code.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
     /// Valid credentials without the right role or network (403).
     #[error("{message}")]
     Forbidden {
@@ -191,7 +200,7 @@ impl ApiError {
         }
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::PeerUnauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -219,7 +228,8 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
-            | ApiError::TooLarge { code, .. } => code,
+            | ApiError::TooLarge { code, .. }
+            | ApiError::PeerUnauthorized { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",

@@ -20,6 +20,7 @@ use crate::cases::CaseState;
 use crate::change::Change;
 use crate::error::ApiError;
 use crate::evidence::NewEvidence;
+use crate::federation::forward::{self, ForwardRoute, Inbound, Outbound};
 use crate::keys::Policy;
 use crate::ratelimit;
 use crate::seal::ServerKey;
@@ -70,6 +71,20 @@ pub struct Intake<'a> {
     pub now: i64,
     /// The audit actor (the service token's caller, e.g. `service:backend@net1`).
     pub actor: &'a str,
+    /// Whether the report crosses networks.
+    pub federation: Federation<'a>,
+}
+
+/// How a report crosses networks (federation, `docs/federation.md`).
+#[derive(Debug, Clone, Copy)]
+pub enum Federation<'a> {
+    /// A network's own message, reported by its own platform.
+    Local,
+    /// A peer's message verified by its published signature: the case records the peer as the
+    /// origin, and a new report is forwarded to the peer in the same transaction.
+    ToPeer(&'a Outbound),
+    /// A forward received from a peer: remembered (a replay is refused) with the report.
+    FromPeer(Inbound<'a>),
 }
 
 /// What [`Intake::store`] did.
@@ -190,11 +205,15 @@ impl<'a> Intake<'a> {
         let fresh_case_id = new_id("case")?;
         let mut change = Change::begin(db, self.actor).await?;
         let tx = change.conn();
+        let origin = match self.federation {
+            Federation::ToPeer(out) => Some(out.peer_network.clone()),
+            Federation::Local | Federation::FromPeer(_) => None,
+        };
         let (case_id,): (String,) = sqlx::query_as(
             "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
              message_id, message_ts, state, category, report_count, first_reported_at, \
-             last_reported_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, 1, $11, $11, $11) \
+             last_reported_at, updated_at, origin_network) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, 1, $11, $11, $11, $13) \
              ON CONFLICT (network_id, group_key) \
              DO UPDATE SET last_reported_at = cases.last_reported_at RETURNING id",
         )
@@ -210,6 +229,7 @@ impl<'a> Intake<'a> {
         .bind(category.map(str::to_owned))
         .bind(now)
         .bind(CaseState::Open)
+        .bind(origin)
         .fetch_one(&mut *tx)
         .await?;
         // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
@@ -258,6 +278,23 @@ impl<'a> Intake<'a> {
             } else {
                 reopen_and_count(&mut *tx, &case_id, now, category).await?
             };
+            match self.federation {
+                Federation::Local => {}
+                Federation::FromPeer(inbound) => {
+                    forward::record_inbound(&mut *tx, inbound, network, &case_id, &report_id, now)
+                        .await?;
+                }
+                Federation::ToPeer(out) => {
+                    let route = ForwardRoute {
+                        network,
+                        case_id: &case_id,
+                        report_id: &report_id,
+                        category,
+                        now,
+                    };
+                    forward::queue_forward(&mut change, server_key, out, route).await?;
+                }
+            }
             (report_id, count, reopened_from)
         } else {
             let (report_id, count): (String, i64) = sqlx::query_as(

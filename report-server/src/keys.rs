@@ -10,6 +10,7 @@ use crate::db::text_enum;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
 use crate::util::{now_ms, to_i64, to_u64};
+use franking_core::util::b64_encode;
 
 /// `seal` purpose label for stamping secrets.
 pub const SEAL_PURPOSE: &str = "stamping-key";
@@ -52,6 +53,15 @@ pub struct Policy {
     /// Largest total of the attachments one report uploads (plaintext bytes).
     #[serde(default = "default_max_report_attachment_bytes")]
     pub max_report_attachment_bytes: u64,
+    /// Whether stamps also carry an Ed25519 signature that other networks verify with the keys
+    /// published at `/.well-known/franking/keys` (federation; gives up the deniability of HMAC-only
+    /// stamps). Keys made while it is on sign: rotate the key after turning it on.
+    #[serde(default)]
+    pub sign_stamps: bool,
+    /// Whether a report forwarded to the stamping network names the reporter (default off: a
+    /// stable pseudonym crosses networks instead).
+    #[serde(default)]
+    pub federation_reporter_identities: bool,
 }
 
 /// Default [`Policy::max_attachment_bytes`]: 100 MiB.
@@ -88,6 +98,8 @@ impl Default for Policy {
             webhook_reporter_identities: false,
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             max_report_attachment_bytes: DEFAULT_MAX_REPORT_ATTACHMENT_BYTES,
+            sign_stamps: false,
+            federation_reporter_identities: false,
         }
     }
 }
@@ -148,14 +160,14 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
         "INSERT INTO network_policies (window_ms, max_clock_skew_ms, key_grace_ms, categories, \
          evidence_retention_ms, rate_window_ms, reporter_rate_limit, network_rate_limit, \
          max_attachment_bytes, max_report_attachment_bytes, updated_at, network_id, \
-         webhook_reporter_identities) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         webhook_reporter_identities, sign_stamps, federation_reporter_identities) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     } else {
         "UPDATE network_policies SET window_ms = $1, max_clock_skew_ms = $2, key_grace_ms = $3, \
          categories = $4, evidence_retention_ms = $5, rate_window_ms = $6, \
          reporter_rate_limit = $7, network_rate_limit = $8, max_attachment_bytes = $9, \
-         max_report_attachment_bytes = $10, updated_at = $11, webhook_reporter_identities = $13 \
-         WHERE network_id = $12"
+         max_report_attachment_bytes = $10, updated_at = $11, webhook_reporter_identities = $13, \
+         sign_stamps = $14, federation_reporter_identities = $15 WHERE network_id = $12"
     };
     sqlx::query(sql)
         .bind(to_i64(p.window_ms))
@@ -171,6 +183,8 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
         .bind(now_ms())
         .bind(network)
         .bind(i64::from(p.webhook_reporter_identities))
+        .bind(i64::from(p.sign_stamps))
+        .bind(i64::from(p.federation_reporter_identities))
         .execute(db)
         .await?;
     Ok(())
@@ -178,7 +192,8 @@ pub async fn store_policy<'c, E: AnyExecutor<'c>>(
 
 const POLICY_COLUMNS: &str = "p.window_ms, p.max_clock_skew_ms, p.key_grace_ms, p.categories, \
      p.evidence_retention_ms, p.rate_window_ms, p.reporter_rate_limit, p.network_rate_limit, \
-     p.webhook_reporter_identities, p.max_attachment_bytes, p.max_report_attachment_bytes";
+     p.webhook_reporter_identities, p.max_attachment_bytes, p.max_report_attachment_bytes, \
+     p.sign_stamps, p.federation_reporter_identities";
 
 /// A stored policy row (the columns of [`POLICY_COLUMNS`]).
 #[derive(sqlx::FromRow)]
@@ -194,6 +209,8 @@ struct PolicyRow {
     webhook_reporter_identities: i64,
     max_attachment_bytes: i64,
     max_report_attachment_bytes: i64,
+    sign_stamps: i64,
+    federation_reporter_identities: i64,
 }
 
 impl TryFrom<PolicyRow> for Policy {
@@ -213,6 +230,8 @@ impl TryFrom<PolicyRow> for Policy {
             webhook_reporter_identities: r.webhook_reporter_identities != 0,
             max_attachment_bytes: to_u64(r.max_attachment_bytes),
             max_report_attachment_bytes: to_u64(r.max_report_attachment_bytes),
+            sign_stamps: r.sign_stamps != 0,
+            federation_reporter_identities: r.federation_reporter_identities != 0,
         })
     }
 }
@@ -362,17 +381,30 @@ pub fn build_ring(
     Ok(ring)
 }
 
-/// Generate a stamping key and insert it (sealed) as the network's `current` key.
+/// Generate a stamping key and insert it (sealed) as the network's `current` key; it also signs
+/// (Ed25519, public key stored for publication) when the network's policy has `sign_stamps` on.
 /// A unique-index violation (another current key) surfaces as a database error: callers retire
 /// the previous current key first, in the same transaction.
-pub async fn insert_new_key<'c, E: AnyExecutor<'c>>(
-    db: E,
+pub async fn insert_new_key(
+    conn: &mut AnyConnection,
     server_key: &ServerKey,
     network: &str,
     key_id: u32,
 ) -> Result<(), ApiError> {
-    let key = StampKey::generate(KeyId(key_id), false).map_err(|e| ApiError::from_protocol(&e))?;
-    let secret = Zeroizing::new(key.expose_mac_key().to_vec());
+    let (signs,): (i64,) =
+        sqlx::query_as("SELECT sign_stamps FROM network_policies WHERE network_id = $1")
+            .bind(network)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(ApiError::NotFound("network"))?;
+    let key =
+        StampKey::generate(KeyId(key_id), signs != 0).map_err(|e| ApiError::from_protocol(&e))?;
+    // The sealed secret: the HMAC key, then the Ed25519 seed of a signing key.
+    let mut secret = Zeroizing::new(key.expose_mac_key().to_vec());
+    if let Some(seed) = key.expose_signing_seed() {
+        secret.extend_from_slice(&*seed);
+    }
+    let public_key = key.verifying_key().map(|vk| b64_encode(vk.as_bytes()));
     let sealed = seal::seal(
         server_key,
         SEAL_PURPOSE,
@@ -380,15 +412,16 @@ pub async fn insert_new_key<'c, E: AnyExecutor<'c>>(
         &secret,
     )?;
     sqlx::query(
-        "INSERT INTO stamping_keys (network_id, key_id, secret_sealed, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO stamping_keys (network_id, key_id, secret_sealed, status, created_at, \
+         public_key) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(network)
     .bind(i64::from(key_id))
     .bind(sealed)
     .bind(KeyStatus::Current)
     .bind(now_ms())
-    .execute(db)
+    .bind(public_key)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -401,11 +434,16 @@ fn unseal_key(
 ) -> Result<StampKey, ApiError> {
     let id = u32::try_from(key_id).map_err(|_| ApiError::Internal("stored key id".into()))?;
     let secret = seal::open(server_key, SEAL_PURPOSE, &seal_context(network, id), sealed)?;
-    let mac: [u8; 32] = secret
-        .as_slice()
-        .try_into()
-        .map_err(|_| ApiError::Internal("stored stamping key length".into()))?;
-    Ok(StampKey::from_bytes(KeyId(id), mac, None))
+    let bad = || ApiError::Internal("stored stamping key length".into());
+    // 32 bytes: HMAC key only; 64 bytes: HMAC key then Ed25519 seed (a signing key).
+    let (mac, seed) = match secret.len() {
+        32 => (secret.as_slice(), None),
+        64 => (&secret[..32], Some(&secret[32..])),
+        _ => return Err(bad()),
+    };
+    let mac: [u8; 32] = mac.try_into().map_err(|_| bad())?;
+    let seed: Option<[u8; 32]> = seed.map(|s| s.try_into().map_err(|_| bad())).transpose()?;
+    Ok(StampKey::from_bytes(KeyId(id), mac, seed))
 }
 
 /// Load a network's key ring: the current key and every retired key (with its retirement time),

@@ -28,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod federation;
 pub mod intake;
 pub mod keys;
 pub mod metrics;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::cases::router())
         .merge(routes::attachments::router())
         .merge(routes::notes::router())
+        .merge(routes::federation::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router())
         .merge(console::router())

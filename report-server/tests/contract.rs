@@ -50,6 +50,54 @@ const PROSE_RULES: &[(&str, &str, &str)] = &[
         "body /network",
         "invalid_parameter",
     ),
+    // Context: "listed contexts have `recipients`, room contexts `members` instead" (one or the
+    // other).
+    (
+        "POST /v1/stamp",
+        "body /context/recipients: optional property left out",
+        "malformed",
+    ),
+    (
+        "POST /v1/stamp",
+        "body /context/members: optional property given",
+        "malformed",
+    ),
+    (
+        "POST /v1/stamp/batch",
+        "body /items/0/context/recipients: optional property left out",
+        "malformed",
+    ),
+    (
+        "POST /v1/stamp/batch",
+        "body /items/0/context/members: optional property given",
+        "malformed",
+    ),
+    (
+        "POST /v1/reports",
+        "body /report/message/context/recipients: optional property left out",
+        "malformed",
+    ),
+    (
+        "POST /v1/reports",
+        "body /report/message/context/members: optional property given",
+        "malformed",
+    ),
+    // CreatePeer/UpdatePeer.key_source: "`pinned` needs `keys`; `keys` are only for `pinned`".
+    (
+        "POST /v1/admin/networks/{id}/peers",
+        "body /keys: optional property given",
+        "invalid_peer",
+    ),
+    (
+        "PATCH /v1/admin/networks/{id}/peers/{peer}",
+        "body /keys: optional property given",
+        "invalid_peer",
+    ),
+    (
+        "PATCH /v1/admin/networks/{id}/peers/{peer}",
+        "body /key_source: optional property given",
+        "invalid_peer",
+    ),
     // AssignRequest.assignee: "default: the calling moderator (admins must name one)".
     (
         "POST /v1/cases/{id}/assign",
@@ -118,6 +166,7 @@ impl Fixtures {
             (_, "key_id") => self.key_id.to_string(),
             (_, "attachment_id") => self.attachment_id.clone(),
             (_, "delivery_id") => self.delivery_id.clone(),
+            (_, "peer") => "peer.example".to_owned(),
             other => panic!("no fixture for path parameter {other:?}"),
         }
     }
@@ -600,6 +649,15 @@ async fn fixtures(h: &Harness, t: Transport) -> Fixtures {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let webhook_id = r.body["id"].as_str().unwrap().to_owned();
+    // A federation peer of net1 (its server is never reached: nothing is forwarded here).
+    let r = t
+        .post(
+            "/v1/admin/networks/net1/peers",
+            Some(&admin),
+            json!({"network": "peer.example", "base_url": "http://127.0.0.1:9", "key_source": "fetched"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let (case_id, report_id, attachment_case, submission) = reports(&t, &net).await;
     let detail = t
         .get(&format!("/v1/cases/{attachment_case}"), Some(&admin))

@@ -253,6 +253,7 @@ async fn every_documented_operation_reaches_a_handler() {
         let concrete = path
             .replace("{key_id}", "1")
             .replace("{attachment_id}", "y")
+            .replace("{peer}", "p")
             .replace("{id}", "x");
         let method = Method::from_bytes(m.as_bytes()).unwrap();
         let r = t.call(method, &concrete, None, None).await;

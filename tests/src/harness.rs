@@ -52,16 +52,77 @@ pub struct TestServer {
     pub backend: &'static str,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    // Dropped after the server thread has stopped (field order).
-    _db: TestDb,
+    /// The server key (base64url), to restart on the same database.
+    key: String,
+    // Dropped after the server thread has stopped (the `Drop` impl stops it first).
+    _db: Option<TestDb>,
+}
+
+/// How [`TestServer::start_with`] runs a server.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The server key (base64url); `None` = a fresh one.
+    pub server_key: Option<String>,
+    /// Listen on this port of 127.0.0.1 (e.g. to restart a server where its peers expect it);
+    /// `None` = a random free port.
+    pub port: Option<u16>,
+    /// Run the outbox delivery worker (webhooks and federation) with these settings.
+    pub delivery: Option<report_server::webhooks::delivery::DeliveryConfig>,
+}
+
+/// A server stopped by [`TestServer::stop`]: its database (kept), key and port, to start again.
+pub struct Stopped {
+    /// The database, untouched.
+    pub db: TestDb,
+    /// The options that restart the same server (same key and port; no delivery worker unless
+    /// set again).
+    pub options: StartOptions,
 }
 
 impl TestServer {
     /// Start a server on `db` (fresh server key, default limits, migrations run).
     pub fn start(db: TestDb) -> Self {
+        Self::start_with(db, StartOptions::default())
+    }
+
+    /// Stop the server, keeping its database for [`TestServer::start_with`].
+    pub fn stop(mut self) -> Stopped {
+        self.shutdown_and_join();
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in the URL");
+        Stopped {
+            db: self._db.take().expect("the database"),
+            options: StartOptions {
+                server_key: Some(self.key.clone()),
+                port: Some(port),
+                delivery: None,
+            },
+        }
+    }
+
+    fn shutdown_and_join(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Start a server on `db` with `opts`.
+    pub fn start_with(db: TestDb, opts: StartOptions) -> Self {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(String, String)>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let url = db.url.clone();
+        let key = match &opts.server_key {
+            Some(k) => report_server::seal::ServerKey::from_base64(k).expect("server key"),
+            None => report_server::seal::ServerKey::generate().expect("server key"),
+        };
+        let key_b64 = key.to_base64().to_string();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -69,7 +130,6 @@ impl TestServer {
                 .build()
                 .expect("tokio runtime");
             rt.block_on(async move {
-                let key = report_server::seal::ServerKey::generate().expect("server key");
                 let (pool, backend) = report_server::db::connect(&url, 8)
                     .await
                     .expect("connect and migrate");
@@ -85,9 +145,12 @@ impl TestServer {
                     key,
                     report_server::Limits::default(),
                 );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                if let Some(cfg) = opts.delivery {
+                    report_server::webhooks::delivery::spawn(&state, cfg);
+                }
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
                     .await
-                    .expect("bind 127.0.0.1:0");
+                    .expect("bind 127.0.0.1");
                 let addr = listener.local_addr().expect("local addr");
                 ready_tx
                     .send((format!("http://{addr}"), admin.to_string()))
@@ -109,12 +172,36 @@ impl TestServer {
             backend: db.backend,
             shutdown: Some(stop_tx),
             thread: Some(thread),
-            _db: db,
+            key: key_b64,
+            _db: Some(db),
         }
     }
 
     /// A JSON request with an optional bearer token; returns (status, JSON body or `Null`).
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let bytes = match &body {
+            Some(v) => {
+                headers.push(("content-type", "application/json"));
+                serde_json::to_vec(v).expect("encode body")
+            }
+            None => Vec::new(),
+        };
+        self.request(method, path, &headers, bytes)
+    }
+
+    /// POST raw JSON bytes with extra headers (no token); returns (status, JSON body or `Null`).
+    pub fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.request("POST", path, &all, body.to_vec())
+    }
+
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -122,17 +209,10 @@ impl TestServer {
             .into();
         let url = format!("{}{path}", self.url);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
-        let bytes = match &body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                serde_json::to_vec(v).expect("encode body")
-            }
-            None => Vec::new(),
-        };
-        let req = req.body(bytes).expect("request");
+        let req = req.body(body).expect("request");
         let mut resp = agent
             .run(req)
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
@@ -189,12 +269,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.shutdown_and_join();
     }
 }
 
@@ -240,11 +315,13 @@ impl TestServer {
                 "attachments",
                 "attachment_chunks",
                 "rate_counters",
+                "federation_forwards",
+                "federation_inbound",
             ]
             .contains(&table),
             "count_rows: unexpected table {table}"
         );
-        let url = self._db.url.clone();
+        let url = self._db.as_ref().expect("the database").url.clone();
         block_on(async move {
             sqlx::any::install_default_drivers();
             let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)

@@ -45,7 +45,11 @@ struct ContextJson {
     room: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     recipients: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::frank::wire::present"
+    )]
     members: Option<RoomMembers>,
     timestamp_ms: u64,
     message_id: String,

@@ -51,7 +51,7 @@ pub use envelope::{
 pub use published::{PublishedKey, verify_published};
 pub use report::{
     EarlierMessage, MAX_EARLIER, MAX_REASON_LEN, Report, ReportPolicy, ReportedMessage,
-    VerifiedReport, verify_report, verify_report_bytes,
+    StampVerifier, VerifiedReport, verify_forwarded_report, verify_report, verify_report_bytes,
 };
 pub use room::{MembershipProof, RoomMembers};
 pub use stamp::{KeyId, KeyRing, STAMP_LABEL, Stamp, StampKey, stamp_input};

@@ -5,6 +5,7 @@ use crate::frank::constants::NONCE_LEN;
 use crate::frank::context::{Context, MAX_ID_LEN};
 use crate::frank::envelope::{Commitment, Envelope, Opened, Opening, body_associated_data};
 use crate::frank::json;
+use crate::frank::published::{PublishedKey, verify_published};
 use crate::frank::room::MembershipProof;
 use crate::frank::stamp::{KeyId, KeyRing, Stamp};
 use crate::frank::suite::Suite;
@@ -124,9 +125,9 @@ impl ReportedMessage {
 
     /// Verify this message on its own at `now_ms`: key lookup, stamp, commitment, window (in that
     /// order). Does not look at the reporter.
-    pub fn verify(
+    pub fn verify<V: StampVerifier + ?Sized>(
         &self,
-        ring: &KeyRing,
+        ring: &V,
         policy: &ReportPolicy,
         now_ms: u64,
     ) -> Result<KeyId, Error> {
@@ -137,15 +138,15 @@ impl ReportedMessage {
     }
 
     /// The checks every reported message needs: the stamp binds (suite, commitment, context) under
-    /// a key the ring accepts at `now_ms` (a retired key only for contexts dated before its
+    /// a key the verifier accepts at `now_ms` (a retired key only for contexts dated before its
     /// retirement plus the policy's clock skew), and the opening reproduces the commitment.
-    fn verify_binding(
+    fn verify_binding<V: StampVerifier + ?Sized>(
         &self,
-        ring: &KeyRing,
+        ring: &V,
         policy: &ReportPolicy,
         now_ms: u64,
     ) -> Result<(), Error> {
-        ring.verify(
+        ring.verify_stamp(
             &self.stamp,
             self.suite,
             &self.commitment,
@@ -400,13 +401,64 @@ impl ReportPolicy {
     }
 }
 
-/// A report whose every check passed; only [`verify_report`] makes one.
+/// How a verifier checks a reported message's stamp: a network's own [`KeyRing`] (HMAC, and the
+/// signature when the key signs), or another network's published verifying keys (federation).
+pub trait StampVerifier {
+    /// Check `stamp` over (suite, commitment, context) at `now_ms`, a retired key only for
+    /// contexts dated no later than its retirement plus `max_clock_skew_ms`: a precise stamp error
+    /// ([`Error::UnknownKeyId`], [`Error::KeyRetired`], [`Error::StampAfterRetirement`],
+    /// [`Error::SignatureRequired`], [`Error::BadStamp`], ...) on failure.
+    fn verify_stamp(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        now_ms: u64,
+        max_clock_skew_ms: u64,
+    ) -> Result<(), Error>;
+}
+
+impl StampVerifier for KeyRing {
+    fn verify_stamp(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        now_ms: u64,
+        max_clock_skew_ms: u64,
+    ) -> Result<(), Error> {
+        self.verify(stamp, suite, commitment, ctx, now_ms, max_clock_skew_ms)
+    }
+}
+
+/// Another network's published keys ([`verify_published`]: signature required, the HMAC is not
+/// checked): how a federated report server verifies a peer's stamps.
+impl StampVerifier for [PublishedKey] {
+    fn verify_stamp(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        _now_ms: u64,
+        max_clock_skew_ms: u64,
+    ) -> Result<(), Error> {
+        verify_published(self, stamp, suite, commitment, ctx, max_clock_skew_ms)
+    }
+}
+
+/// A report whose every check passed; only [`verify_report`] (or [`verify_forwarded_report`])
+/// makes one.
 #[derive(Clone, Debug)]
 pub struct VerifiedReport {
     report: Report,
     key_id: KeyId,
     /// Indices into `report.earlier`, by (timestamp, position in the report).
     order: Vec<usize>,
+    /// False for [`verify_forwarded_report`]: the reporter is a peer's pseudonym.
+    reporter_named: bool,
 }
 
 /// One earlier message of a verified report, as a moderator should see it: every field is
@@ -495,7 +547,8 @@ impl VerifiedReport {
             EarlierMessage {
                 position,
                 message,
-                sent_by_reporter: message.context.sender() == self.report.reporter,
+                sent_by_reporter: self.reporter_named
+                    && message.context.sender() == self.report.reporter,
             }
         })
     }
@@ -518,17 +571,54 @@ impl VerifiedReport {
 /// ([`Error::ReporterNotRecipient`], or the membership errors for a room context). A message included twice — by its stamp, or the reported
 /// message again — is [`Error::DuplicateMessage`] (checked first, with the structural limits). The
 /// first failure is returned; its [`Error::code`] is stable.
-pub fn verify_report(
+pub fn verify_report<V: StampVerifier + ?Sized>(
     report: Report,
-    ring: &KeyRing,
+    ring: &V,
     policy: &ReportPolicy,
     now_ms: u64,
 ) -> Result<VerifiedReport, Error> {
+    verify_with(report, ring, policy, now_ms, ReporterCheck::Named)
+}
+
+/// Verify a report forwarded by another network's report server that vouches for its reporter
+/// (federation, pseudonymous forwards): every check of [`verify_report`] except the two that need
+/// the reporter's identity — the reporter among the reported message's recipients and among the
+/// participants of each earlier message. `report.reporter` is then a pseudonym chosen by the
+/// forwarding server, and no earlier message counts as sent by the reporter. Stamp, signature,
+/// commitment, window, conversation and duplicate checks are the same.
+pub fn verify_forwarded_report<V: StampVerifier + ?Sized>(
+    report: Report,
+    ring: &V,
+    policy: &ReportPolicy,
+    now_ms: u64,
+) -> Result<VerifiedReport, Error> {
+    verify_with(report, ring, policy, now_ms, ReporterCheck::AttestedByPeer)
+}
+
+/// Who establishes that the reporter received the reported message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReporterCheck {
+    /// The report names the reporter; verification checks the contexts.
+    Named,
+    /// A peer server checked it and forwards a pseudonym.
+    AttestedByPeer,
+}
+
+fn verify_with<V: StampVerifier + ?Sized>(
+    report: Report,
+    ring: &V,
+    policy: &ReportPolicy,
+    now_ms: u64,
+    reporter_check: ReporterCheck,
+) -> Result<VerifiedReport, Error> {
+    let named = reporter_check == ReporterCheck::Named;
     report.check()?;
     let m = &report.message;
     m.verify_binding(ring, policy, now_ms)?;
-    m.context
-        .check_recipient(&report.reporter, m.membership.as_ref())?;
+    if named {
+        m.context
+            .check_recipient(&report.reporter, m.membership.as_ref())?;
+    }
     policy.check_time(m.context.timestamp_ms(), now_ms)?;
     for e in &report.earlier {
         e.verify(ring, policy, now_ms)?;
@@ -537,8 +627,10 @@ pub fn verify_report(
         {
             return Err(Error::NotSameConversation);
         }
-        e.context
-            .check_participant(&report.reporter, e.membership.as_ref())?;
+        if named {
+            e.context
+                .check_participant(&report.reporter, e.membership.as_ref())?;
+        }
     }
     let key_id = m.stamp.key_id;
     let mut order: Vec<usize> = (0..report.earlier.len()).collect();
@@ -548,13 +640,14 @@ pub fn verify_report(
         report,
         key_id,
         order,
+        reporter_named: named,
     })
 }
 
 /// Decode a binary report and verify it: [`Report::from_bytes`] then [`verify_report`].
-pub fn verify_report_bytes(
+pub fn verify_report_bytes<V: StampVerifier + ?Sized>(
     bytes: &[u8],
-    ring: &KeyRing,
+    ring: &V,
     policy: &ReportPolicy,
     now_ms: u64,
 ) -> Result<VerifiedReport, Error> {

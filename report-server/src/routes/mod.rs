@@ -12,12 +12,15 @@
 //! * `attachments` — `/v1/cases/{id}/attachments/{attachment_id}` downloads (moderator and admin
 //!   tokens)
 //! * `notes` — case notes (moderator and admin tokens)
+//! * `federation` — `/.well-known/franking/keys`, `/v1/federation/reports`, `.../decisions`
+//!   (peer-signed), `/v1/cases/{id}/federation`
 //! * `admin` — `/v1/admin/...` (admin tokens): networks, keys, tokens, audit log, retention
 //! * `openapi` — the OpenAPI document
 
 pub mod admin;
 pub mod attachments;
 pub mod cases;
+pub mod federation;
 pub mod health;
 pub mod notes;
 pub mod openapi;

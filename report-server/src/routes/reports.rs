@@ -6,7 +6,12 @@
 //! `report`) of a `multipart/form-data` body followed by one part per attachment blob (named
 //! `attachment`, `filename` = the attachment's decimal index in the message content, in content
 //! order). The asserted `reporter` must equal the report's `reporter` (422 `reporter_mismatch`)
-//! and the reported context's network must be the token's network (403 `wrong_network`).
+//! and the reported context's network must be the token's network (403 `wrong_network`) — or,
+//! federation (`docs/federation.md`), an enabled peer of it (a network that is neither is 403
+//! `wrong_network`, a disabled peer 403 `peer_disabled`): then the stamps are verified with the peer's published Ed25519 keys
+//! (franking-core's `verify_published`: signature required, retired keys only for stamps dated
+//! before their retirement + skew) instead of the network's key ring, the case records the peer as
+//! its origin, and a new report is forwarded to the peer from the outbox.
 //!
 //! Order of work: parse ([`Report::from_json`]: 400 `malformed`/`unsupported_version`/
 //! `unsupported_suite`/`message_too_long`, 422 `duplicate_message`) → network policy (category,
@@ -37,16 +42,18 @@ use axum::routing::post;
 use axum::{Json, Router};
 use franking_core::frank::attachment::AttachmentRef;
 use franking_core::frank::content::MessageContent;
-use franking_core::frank::{Report, VerifiedReport, verify_report};
+use franking_core::frank::{Report, ReportPolicy, StampVerifier, VerifiedReport, verify_report};
 use http_body_util::BodyExt as _;
 
 use crate::attachments::{self, Upload};
 use crate::auth::ServiceAuth;
 use crate::error::ApiError;
+use crate::federation::forward::Outbound;
+use crate::federation::peers;
 use crate::keys::{self, Policy};
 use crate::state::{AppState, Limits};
 use crate::util::{now_ms, to_u64};
-use crate::{intake, ratelimit};
+use crate::{federation, intake, ratelimit};
 
 /// The report routes (outside the server-wide body limit and timeout: see the module docs).
 pub fn router(limits: &Limits) -> Router<AppState> {
@@ -147,6 +154,8 @@ struct Checked {
     policy: Policy,
     category: Option<String>,
     now: i64,
+    /// The forward to the stamping peer (a peer's message).
+    outbound: Option<Outbound>,
 }
 
 impl Checked {
@@ -166,6 +175,10 @@ impl Checked {
             policy: &self.policy,
             now: self.now,
             actor,
+            federation: match &self.outbound {
+                Some(out) => intake::Federation::ToPeer(out),
+                None => intake::Federation::Local,
+            },
         }
     }
 }
@@ -414,12 +427,12 @@ async fn check(
             "the report's reporter is not the reporter this service asserts",
         ));
     }
-    if report.message.context.network() != network {
-        return Err(ApiError::Forbidden {
-            code: "wrong_network",
-            message: "the reported message is not from this service token's network".into(),
-        });
-    }
+    let origin = report.message.context.network().to_owned();
+    let peer = if origin == network {
+        None
+    } else {
+        Some(peers::active_for_intake(&state.db, network, &origin).await?)
+    };
     let (policy, stored_keys) = keys::load_policy_and_keys(&state.db, network).await?;
     if let Some(c) = &sub.category
         && !policy.categories.is_empty()
@@ -432,29 +445,67 @@ async fn check(
     }
     let now = now_ms();
     ratelimit::check(&state.db, &policy, network, &sub.reporter, now).await?;
-    let ring = keys::build_ring(
-        &state.server_key,
-        network,
-        &stored_keys,
-        policy.key_grace_ms,
-    )?;
-    // Verify completely before anything is written. Large reports (long plaintexts, many earlier
-    // messages) are hashed on the blocking pool so they do not stall the async workers.
     let report_policy = policy.report_policy();
-    let verified = if report_size(&report) > BLOCKING_VERIFY_BYTES {
-        tokio::task::spawn_blocking(move || {
-            verify_report(report, &ring, &report_policy, to_u64(now))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("verification task: {e}")))?
-    } else {
-        verify_report(report, &ring, &report_policy, to_u64(now))
-    }
-    .map_err(|e| ApiError::from_protocol(&e))?;
+    let (verified, outbound) = match peer {
+        None => {
+            let ring = keys::build_ring(
+                &state.server_key,
+                network,
+                &stored_keys,
+                policy.key_grace_ms,
+            )?;
+            (
+                verify(report, Box::new(ring), report_policy, now).await?,
+                None,
+            )
+        }
+        Some(peer) => {
+            let published = peer
+                .keys_for(&state.db, &peers::key_ids(&report), now)
+                .await?;
+            // franking-core's `verify_published`: signature required, retirement by date.
+            let verifier = published.into_boxed_slice();
+            let verified = verify(report, verifier, report_policy, now).await?;
+            let mut forwarded = sub.report;
+            if !policy.federation_reporter_identities {
+                forwarded["reporter"] = serde_json::Value::String(federation::pseudonym(
+                    &state.server_key,
+                    network,
+                    &sub.reporter,
+                ));
+            }
+            let out = Outbound {
+                peer_network: peer.peer_network,
+                endpoint_id: peer.endpoint_id,
+                report: forwarded,
+                reporter_named: policy.federation_reporter_identities,
+            };
+            (verified, Some(out))
+        }
+    };
     Ok(Checked {
         verified,
         policy,
         category: sub.category,
         now,
+        outbound,
     })
+}
+
+/// Verify completely before anything is written. Large reports (long plaintexts, many earlier
+/// messages) are hashed on the blocking pool so they do not stall the async workers.
+async fn verify<V: StampVerifier + Send + Sync + ?Sized + 'static>(
+    report: Report,
+    verifier: Box<V>,
+    policy: ReportPolicy,
+    now: i64,
+) -> Result<VerifiedReport, ApiError> {
+    if report_size(&report) > BLOCKING_VERIFY_BYTES {
+        tokio::task::spawn_blocking(move || verify_report(report, &*verifier, &policy, to_u64(now)))
+            .await
+            .map_err(|e| ApiError::Internal(format!("verification task: {e}")))?
+    } else {
+        verify_report(report, &*verifier, &policy, to_u64(now))
+    }
+    .map_err(|e| ApiError::from_protocol(&e))
 }

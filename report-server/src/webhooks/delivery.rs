@@ -17,6 +17,10 @@
 //!   (capped at `max_backoff`) with equal jitter (half fixed, half random); after `max_attempts`
 //!   attempts the delivery is dead-lettered (admin API: list, redeliver). At least once: a receiver
 //!   de-duplicates by event id.
+//! * **Peers** (federation): a delivery to a target of kind `peer` POSTs the event's body (a
+//!   forward's is sealed at rest and opened here) to the peer's base URL + the event type's path ([`EventType::peer_path`]) with
+//!   `Franking-Peer: <sending network>`; a peer's 409 `forward_replayed` means an earlier attempt
+//!   already arrived, and counts as delivered.
 //! * **Metrics**: attempt latency, event-to-delivery lag, failures, dead letters, backlog
 //!   ([`crate::metrics`]).
 
@@ -135,7 +139,9 @@ struct Claimed {
     event_type: EventType,
     payload: String,
     event_created_at: i64,
+    network_id: String,
     endpoint_id: String,
+    kind: String,
     url: String,
     secret_sealed: String,
     old_secret_sealed: Option<String>,
@@ -156,7 +162,26 @@ pub struct Worker {
 /// The outcome of one HTTP attempt.
 enum Sent {
     Status(u16),
+    /// A peer already holds this forward (409 `forward_replayed`): delivered.
+    AlreadyDelivered(u16),
     Transport(String),
+}
+
+/// The peer-side code meaning "this forward arrived before".
+const FORWARD_REPLAYED: &str = "forward_replayed";
+
+/// Whether a peer's answer says an earlier attempt already delivered the forward.
+fn already_delivered(status: u16, body: &str) -> bool {
+    status == 409
+        && serde_json::from_str::<serde_json::Value>(body)
+            .is_ok_and(|v| v["error"]["code"] == FORWARD_REPLAYED)
+}
+
+/// What one attempt POSTs where.
+struct Request {
+    url: String,
+    body: String,
+    peer_from: Option<String>,
 }
 
 impl Worker {
@@ -205,8 +230,8 @@ impl Worker {
         .await?;
         Ok(sqlx::query_as(
             "SELECT d.id, d.lease_owner, d.attempts, ev.id AS event_id, ev.event_type, ev.payload, \
-             ev.created_at AS event_created_at, e.id AS endpoint_id, e.url, e.secret_sealed, \
-             e.old_secret_sealed, e.old_secret_expires_at \
+             ev.created_at AS event_created_at, ev.network_id, e.id AS endpoint_id, e.kind, e.url, \
+             e.secret_sealed, e.old_secret_sealed, e.old_secret_expires_at \
              FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id \
              JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.lease_owner = $1 AND d.state = 'pending' ORDER BY d.next_attempt_at, d.id",
@@ -227,26 +252,76 @@ impl Worker {
             c.old_secret_expires_at,
             now,
         )?;
+        let Request {
+            url,
+            body,
+            peer_from,
+        } = self.request(c)?;
         let refs: Vec<&[u8]> = secrets.iter().map(|s| s.as_slice()).collect();
-        let sig = signature::sign(&refs, now / 1000, c.payload.as_bytes());
-        let (agent, url, body) = (self.agent.clone(), c.url.clone(), c.payload.clone());
+        let sig = signature::sign(&refs, now / 1000, body.as_bytes());
+        let agent = self.agent.clone();
         let (event_id, event_type) = (c.event_id.clone(), c.event_type.as_str());
         tokio::task::spawn_blocking(move || {
-            let r = agent
+            let mut req = agent
                 .post(&url)
                 .header("content-type", "application/json")
                 .header(signature::HEADER, &sig)
                 .header(EVENT_ID_HEADER, &event_id)
                 .header("idempotency-key", &event_id)
-                .header(EVENT_TYPE_HEADER, event_type)
-                .send(body.as_bytes());
-            match r {
-                Ok(resp) => Sent::Status(resp.status().as_u16()),
+                .header(EVENT_TYPE_HEADER, event_type);
+            if let Some(from) = &peer_from {
+                req = req.header(crate::federation::PEER_HEADER, from);
+            }
+            match req.send(body.as_bytes()) {
+                Ok(mut resp) => {
+                    let status = resp.status().as_u16();
+                    let text = if peer_from.is_some() && status == 409 {
+                        resp.body_mut()
+                            .with_config()
+                            .limit(64 * 1024)
+                            .read_to_string()
+                            .unwrap_or_default()
+                    } else {
+                        String::new()
+                    };
+                    if already_delivered(status, &text) {
+                        Sent::AlreadyDelivered(status)
+                    } else {
+                        Sent::Status(status)
+                    }
+                }
                 Err(e) => Sent::Transport(e.to_string()),
             }
         })
         .await
         .map_err(|e| ApiError::Internal(format!("delivery task: {e}")))
+    }
+
+    /// Where and what to POST: a webhook gets the stored payload at its URL; a peer gets the
+    /// event's sealed body, opened, at its base URL + the event type's path.
+    fn request(&self, c: &Claimed) -> Result<Request, ApiError> {
+        if c.kind != "peer" {
+            return Ok(Request {
+                url: c.url.clone(),
+                body: c.payload.clone(),
+                peer_from: None,
+            });
+        }
+        let path = c.event_type.peer_path().ok_or_else(|| {
+            ApiError::Internal(format!(
+                "event type {} sent to a peer",
+                c.event_type.as_str()
+            ))
+        })?;
+        Ok(Request {
+            url: format!("{}{path}", c.url.trim_end_matches('/')),
+            body: if c.event_type == EventType::FederationForward {
+                crate::federation::open_body(&self.key, &c.event_id, &c.payload)?
+            } else {
+                c.payload.clone()
+            },
+            peer_from: Some(c.network_id.clone()),
+        })
     }
 
     /// Record the outcome of an attempt (only if this claim still holds the lease: a redeliver or a
@@ -263,6 +338,7 @@ impl Worker {
         let attempts = c.attempts.saturating_add(1);
         let failure = match sent {
             Sent::Status(s) if (200..300).contains(s) => None,
+            Sent::AlreadyDelivered(_) => None,
             Sent::Status(s) => Some((
                 Some(i64::from(*s)),
                 format!("HTTP status {s}"),
@@ -282,7 +358,7 @@ impl Worker {
             .bind(attempts)
             .bind(now)
             .bind(match sent {
-                Sent::Status(s) => Some(i64::from(*s)),
+                Sent::Status(s) | Sent::AlreadyDelivered(s) => Some(i64::from(*s)),
                 Sent::Transport(_) => None,
             })
             .bind(&c.lease_owner)

@@ -37,7 +37,20 @@ impl core::fmt::Debug for Secret {
 }
 
 impl Secret {
-    fn generate() -> Result<Self, ApiError> {
+    /// A secret given by an admin (a peer's shared secret made on the other side): 32 to 256
+    /// printable ASCII characters without spaces (400 `invalid_secret`).
+    pub fn supplied(s: &str) -> Result<Self, ApiError> {
+        if !(32..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::bad_request(
+                "invalid_secret",
+                "secret must be 32 to 256 printable ASCII characters without spaces",
+            ));
+        }
+        Ok(Self(Zeroizing::new(s.to_owned())))
+    }
+
+    /// A fresh random secret (`whsec_` + 32 random bytes, base64url).
+    pub fn generate() -> Result<Self, ApiError> {
         let raw = Zeroizing::new(random_bytes::<32>()?);
         Ok(Self(Zeroizing::new(format!("whsec_{}", b64_encode(&*raw)))))
     }
@@ -79,7 +92,8 @@ pub fn parse_event_types(names: Option<&[String]>) -> Result<Vec<EventType>, Api
     let known = crate::cases::names(&EventType::ALL, EventType::as_str);
     let mut wanted = Vec::new();
     for n in names {
-        wanted.push(EventType::parse(n).ok_or_else(|| {
+        let subscribable = EventType::ALL.into_iter().find(|t| t.as_str() == n);
+        wanted.push(subscribable.ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_event_type",
                 format!("event type {n:?} is not one of {known}"),
@@ -163,7 +177,7 @@ impl TryFrom<EndpointRow> for Endpoint {
 /// Load an endpoint (404 `not_found`).
 pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Endpoint, ApiError> {
     let row: EndpointRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND kind = 'webhook'"
     )))
     .bind(id)
     .fetch_optional(conn)
@@ -175,7 +189,8 @@ pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Endpoint, ApiErr
 /// Every endpoint of `network`, oldest first.
 pub async fn list(db: &AnyPool, network: &str) -> Result<Vec<Endpoint>, ApiError> {
     let rows: Vec<EndpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE network_id = $1 ORDER BY created_at, id"
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE network_id = $1 AND kind = 'webhook' \
+         ORDER BY created_at, id"
     )))
     .bind(network)
     .fetch_all(db)
@@ -211,6 +226,72 @@ pub async fn create(
     Ok((load(conn, &id).await?, secret))
 }
 
+/// Insert the hidden delivery target of a peer of `network` (kind `peer`, no event
+/// subscriptions: only events addressed to it are delivered there), signing with `secret`.
+/// Returns its id.
+pub async fn create_peer_target(
+    conn: &mut AnyConnection,
+    key: &ServerKey,
+    network: &str,
+    base_url: &str,
+    secret: &Secret,
+    now: i64,
+) -> Result<String, ApiError> {
+    let id = new_id("whk")?;
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, network_id, url, event_types, secret_sealed, \
+         enabled, created_at, updated_at, kind) VALUES ($1, $2, $3, '[]', $4, 1, $5, $5, 'peer')",
+    )
+    .bind(&id)
+    .bind(network)
+    .bind(base_url)
+    .bind(secret.seal(key, &id)?)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Change a peer target's base URL and/or enabled flag.
+pub async fn update_peer_target(
+    conn: &mut AnyConnection,
+    id: &str,
+    base_url: Option<&str>,
+    enabled: Option<bool>,
+    now: i64,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE webhook_endpoints SET url = COALESCE($2, url), enabled = COALESCE($3, enabled), \
+         updated_at = $4 WHERE id = $1 AND kind = 'peer'",
+    )
+    .bind(id)
+    .bind(base_url.map(str::to_owned))
+    .bind(enabled.map(i64::from))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The secrets a request from the peer behind target `id` may be signed with at `now` (the
+/// current one, and the previous one during a rotation's overlap).
+pub async fn peer_secrets(
+    db: &AnyPool,
+    key: &ServerKey,
+    id: &str,
+    now: i64,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, ApiError> {
+    let (current, previous, until): (String, Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT secret_sealed, old_secret_sealed, old_secret_expires_at FROM webhook_endpoints \
+         WHERE id = $1 AND kind = 'peer'",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| ApiError::Internal(format!("peer target {id} is missing")))?;
+    signing_secrets(key, id, &current, previous.as_deref(), until, now)
+}
+
 /// Change an endpoint's URL, event types and/or enabled flag.
 pub async fn update(
     conn: &mut AnyConnection,
@@ -224,7 +305,7 @@ pub async fn update(
     let n = sqlx::query(
         "UPDATE webhook_endpoints SET url = COALESCE($2, url), \
          event_types = COALESCE($3, event_types), enabled = COALESCE($4, enabled), \
-         updated_at = $5 WHERE id = $1",
+         updated_at = $5 WHERE id = $1 AND kind = 'webhook'",
     )
     .bind(id)
     .bind(url.map(str::to_owned))
@@ -253,7 +334,8 @@ pub async fn rotate_secret(
     let expires = now.saturating_add(crate::util::to_i64(overlap_ms));
     let n = sqlx::query(
         "UPDATE webhook_endpoints SET old_secret_sealed = secret_sealed, \
-         old_secret_expires_at = $3, secret_sealed = $2, updated_at = $4 WHERE id = $1",
+         old_secret_expires_at = $3, secret_sealed = $2, updated_at = $4 \
+         WHERE id = $1 AND kind = 'webhook'",
     )
     .bind(id)
     .bind(secret.seal(key, id)?)

@@ -41,10 +41,18 @@ pub enum EventType {
     /// Retention purged the case's evidence.
     #[serde(rename = "evidence.purged")]
     EvidencePurged,
+    /// Federation (peer deliveries only, never a webhook subscription): a verified report of a
+    /// peer's message, forwarded to the peer (`POST /v1/federation/reports`).
+    #[serde(rename = "federation.forward")]
+    FederationForward,
+    /// Federation (peer deliveries only): the decision on a case that a peer's forward joined,
+    /// sent back to that peer (`POST /v1/federation/decisions`).
+    #[serde(rename = "federation.decision")]
+    FederationDecision,
 }
 
 impl EventType {
-    /// Every event type.
+    /// Every event type a webhook endpoint can subscribe to.
     pub const ALL: [EventType; 7] = [
         Self::CaseCreated,
         Self::CaseReportAdded,
@@ -54,6 +62,9 @@ impl EventType {
         Self::CaseReopened,
         Self::EvidencePurged,
     ];
+
+    /// The event types delivered to peers (federation), not to webhook endpoints.
+    pub const FEDERATION: [EventType; 2] = [Self::FederationForward, Self::FederationDecision];
 
     /// The wire (and stored) name, e.g. `case.resolved`.
     pub fn as_str(self) -> &'static str {
@@ -65,12 +76,27 @@ impl EventType {
             Self::CaseDismissed => "case.dismissed",
             Self::CaseReopened => "case.reopened",
             Self::EvidencePurged => "evidence.purged",
+            Self::FederationForward => "federation.forward",
+            Self::FederationDecision => "federation.decision",
         }
     }
 
-    /// Parse a wire name.
+    /// Parse a wire (or stored) name, federation types included.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .chain(Self::FEDERATION)
+            .find(|v| v.as_str() == s)
+    }
+
+    /// The path a peer delivery of this type is POSTed to (below the peer's base URL); `None`
+    /// for webhook event types.
+    pub fn peer_path(self) -> Option<&'static str> {
+        match self {
+            Self::FederationForward => Some("/v1/federation/reports"),
+            Self::FederationDecision => Some("/v1/federation/decisions"),
+            _ => None,
+        }
     }
 }
 
@@ -83,7 +109,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_serde() {
-        for t in EventType::ALL {
+        for t in EventType::ALL.into_iter().chain(EventType::FEDERATION) {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
             assert_eq!(
                 serde_json::to_value(t).unwrap(),

@@ -25,6 +25,24 @@ pub struct Event {
     case_id: String,
     action: Option<Resolution>,
     reporter: Option<String>,
+    addressed: Option<Addressed>,
+}
+
+/// An event for one delivery target with its own (sealed) body: a federation event for a peer.
+#[derive(Clone)]
+struct Addressed {
+    event_id: String,
+    endpoint_id: String,
+    sealed_body: String,
+}
+
+impl core::fmt::Debug for Addressed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Addressed")
+            .field("event_id", &self.event_id)
+            .field("endpoint_id", &self.endpoint_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Event {
@@ -36,6 +54,29 @@ impl Event {
             case_id: case_id.to_owned(),
             action: None,
             reporter: None,
+            addressed: None,
+        }
+    }
+
+    /// An event `event_id` of type `kind` about case `case_id` of `network`, delivered only to
+    /// the target `endpoint_id` (a peer) with the stored body `body` (a forward's body is sealed
+    /// by the caller, [`crate::federation::seal_body`]: it holds evidence, which is never stored
+    /// in the clear).
+    pub fn addressed(
+        kind: EventType,
+        network: &str,
+        case_id: &str,
+        event_id: &str,
+        endpoint_id: &str,
+        body: String,
+    ) -> Self {
+        Self {
+            addressed: Some(Addressed {
+                event_id: event_id.to_owned(),
+                endpoint_id: endpoint_id.to_owned(),
+                sealed_body: body,
+            }),
+            ..Self::case(kind, network, case_id)
         }
     }
 
@@ -87,9 +128,15 @@ pub(crate) async fn enqueue(
 ) -> Result<u64, ApiError> {
     let mut queued = 0;
     for ev in events {
+        if let Some(a) = &ev.addressed {
+            insert_event(conn, &a.event_id, ev, &a.sealed_body, now).await?;
+            insert_delivery(conn, &a.event_id, &a.endpoint_id, now).await?;
+            queued += 1;
+            continue;
+        }
         let endpoints: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, event_types FROM webhook_endpoints \
-             WHERE network_id = $1 AND enabled = 1 ORDER BY id",
+             WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
         )
         .bind(&ev.network)
         .fetch_all(&mut *conn)
@@ -123,34 +170,54 @@ pub(crate) async fn enqueue(
         };
         let body = serde_json::to_string(&payload)
             .map_err(|e| ApiError::Internal(format!("event payload: {e}")))?;
-        sqlx::query(
-            "INSERT INTO webhook_events (id, network_id, event_type, case_id, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&payload.id)
-        .bind(&ev.network)
-        .bind(ev.kind)
-        .bind(&ev.case_id)
-        .bind(&body)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        insert_event(conn, &payload.id, ev, &body, now).await?;
         for endpoint in targets {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, \
-                 next_attempt_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
-            )
-            .bind(new_id("dlv")?)
-            .bind(&payload.id)
-            .bind(&endpoint)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            insert_delivery(conn, &payload.id, &endpoint, now).await?;
             queued += 1;
         }
     }
     Ok(queued)
+}
+
+async fn insert_event(
+    conn: &mut AnyConnection,
+    id: &str,
+    ev: &Event,
+    body: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO webhook_events (id, network_id, event_type, case_id, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(&ev.network)
+    .bind(ev.kind)
+    .bind(&ev.case_id)
+    .bind(body)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_delivery(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    endpoint_id: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, \
+         next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
+    )
+    .bind(new_id("dlv")?)
+    .bind(event_id)
+    .bind(endpoint_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Where a delivery is.

@@ -9,6 +9,7 @@
 //! | [`audit_verify`] | `/v1/admin/audit/verify`, `/v1/admin/audit/checkpoint` (the hash chains) |
 //! | [`retention`] | `/v1/admin/retention/run` (purge expired evidence now) |
 //! | [`transparency`] | `/v1/admin/transparency`, `/v1/admin/statements-of-reasons` |
+//! | [`peers`] | `/v1/admin/networks/{id}/peers`, `.../peers/{peer}` (federation) |
 //! | [`webhooks`] | `/v1/admin/networks/{id}/webhooks`, `/v1/admin/webhooks/{id}`, `.../rotate-secret`, `.../deliveries`, `.../redeliver` |
 //!
 //! Every change is made in a [`crate::change::Change`]: committed together with its audit entry.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod audit_verify;
 pub mod keys;
 pub mod networks;
+pub mod peers;
 pub mod retention;
 pub mod tokens;
 pub mod transparency;
@@ -36,5 +38,6 @@ pub fn router() -> Router<AppState> {
         .merge(audit_verify::router())
         .merge(retention::router())
         .merge(webhooks::router())
+        .merge(peers::router())
         .merge(transparency::router())
 }
