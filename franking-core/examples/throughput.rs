@@ -68,7 +68,7 @@ fn jobs() -> Vec<(&'static str, Job)> {
                         buf,
                     )
                     .unwrap();
-                black_box(tag);
+                let _ = black_box(tag);
             })
         }),
         ("raw GHASH", {
