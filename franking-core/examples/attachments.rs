@@ -30,7 +30,9 @@ use franking_core::frank::attachment::{
     AttachmentKey, AttachmentSealer, Parallelism, open_attachment_with,
 };
 use hmac::Mac;
-use plotters::prelude::*;
+
+#[path = "support/plot.rs"]
+mod plot;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const CHUNK: usize = 64 * 1024;
@@ -267,49 +269,19 @@ fn main() {
 
 /// MB/s of sealing against file size, one line per scheme.
 fn plot(path: &std::path::Path, schemes: &[Box<dyn Scheme>], results: &[(usize, Vec<(f64, f64)>)]) {
-    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
-    root.fill(&WHITE).unwrap();
-    let top = results
+    let xs: Vec<f64> = results.iter().map(|(m, _)| *m as f64).collect();
+    let series: Vec<(String, Vec<f64>)> = schemes
         .iter()
-        .flat_map(|(_, r)| r.iter().map(|(s, o)| s.max(*o) / 1e6))
-        .fold(0.0, f64::max)
-        * 1.15;
-    let xs: Vec<f64> = results.iter().map(|(m, _)| (*m as f64).log2()).collect();
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Attachment seal throughput (MB/s) against file size", ("sans-serif", 20))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(xs[0] - 0.3..xs[xs.len() - 1] + 0.3, 0.0..top)
-        .unwrap();
-    chart
-        .configure_mesh()
-        .x_desc("file size (MiB, log scale)")
-        .y_desc("MB/s")
-        .x_label_formatter(&|x| format!("{}", 2f64.powf(*x).round()))
-        .draw()
-        .unwrap();
-    for (i, s) in schemes.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let points: Vec<(f64, f64)> = results
-            .iter()
-            .map(|(m, r)| ((*m as f64).log2(), r[i].0 / 1e6))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .unwrap()
-            .label(s.name())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
-        chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .unwrap();
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .unwrap();
-    root.present().unwrap();
+        .enumerate()
+        .map(|(i, s)| (s.name(), results.iter().map(|(_, r)| r[i].0 / 1e6).collect()))
+        .collect();
+    plot::line_chart(
+        path,
+        "Attachment seal throughput (MB/s) against file size",
+        "file size (MiB, log scale)",
+        "MB/s",
+        &xs,
+        &|x| format!("{}", x.round()),
+        &series,
+    );
 }

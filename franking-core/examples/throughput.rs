@@ -19,8 +19,10 @@ use chacha20poly1305::ChaCha20Poly1305;
 use cipher::{KeyIvInit, StreamCipher};
 use franking_core::caead::{Aes256CtrBlake3, CtrHmacSha256, CtxAes256Gcm};
 use hmac::Mac;
-use plotters::prelude::*;
 use universal_hash::UniversalHash;
+
+#[path = "support/plot.rs"]
+mod plot;
 
 const SIZES: [usize; 4] = [64, 1024, 16 * 1024, 1024 * 1024];
 
@@ -214,52 +216,22 @@ fn svg_dir() -> Option<std::path::PathBuf> {
 
 /// MB/s against message size (log scale), one line per scheme (primitives left out).
 fn plot(path: &std::path::Path, jobs: &[(&'static str, Job)], table: &[Vec<f64>]) {
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).unwrap();
-    let shown: Vec<usize> = (0..jobs.len())
-        .filter(|&j| !jobs[j].0.starts_with("raw "))
-        .collect();
-    let top = shown
+    let xs: Vec<f64> = SIZES.iter().map(|&s| s as f64).collect();
+    let series: Vec<(String, Vec<f64>)> = jobs
         .iter()
-        .flat_map(|&j| table[j].iter().copied())
-        .fold(0.0, f64::max)
-        / 1e6
-        * 1.15;
-    let xs: Vec<f64> = SIZES.iter().map(|&s| (s as f64).log2()).collect();
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Seal throughput (MB/s) against message size, one core", ("sans-serif", 20))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(xs[0] - 0.5..xs[xs.len() - 1] + 0.5, 0.0..top)
-        .unwrap();
-    chart
-        .configure_mesh()
-        .x_desc("message size (bytes, log scale)")
-        .y_desc("MB/s")
-        .x_label_formatter(&|x| human(2f64.powf(*x).round() as usize))
-        .draw()
-        .unwrap();
-    for (k, &j) in shown.iter().enumerate() {
-        let color = Palette99::pick(k).to_rgba();
-        let points: Vec<(f64, f64)> = xs.iter().zip(&table[j]).map(|(&x, &v)| (x, v / 1e6)).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .unwrap()
-            .label(jobs[j].0)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
-        chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .unwrap();
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .unwrap();
-    root.present().unwrap();
+        .zip(table)
+        .filter(|((name, _), _)| !name.starts_with("raw "))
+        .map(|((name, _), row)| ((*name).to_owned(), row.iter().map(|v| v / 1e6).collect()))
+        .collect();
+    plot::line_chart(
+        path,
+        "Seal throughput (MB/s) against message size, one core",
+        "message size (bytes, log scale)",
+        "MB/s",
+        &xs,
+        &|x| human(x.round() as usize),
+        &series,
+    );
 }
 
 fn human(n: usize) -> String {
