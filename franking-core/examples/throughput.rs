@@ -1,11 +1,14 @@
 //! Seal throughput of every committing AEAD next to the raw primitives, measured in one run.
 //!
-//! `cargo run --release -p franking-core --example throughput [-- --quick]`
+//! `cargo run --release -p franking-core --example throughput [-- --quick] [--svg DIR]`
 //!
 //! Prints MB/s per scheme and message size, and each figure as a ratio to plain RustCrypto
 //! AES-256-GCM measured in the same run (machines here are shared and noisy: compare ratios, not
-//! absolute numbers). Each cell is the median of several interleaved rounds.
-#![allow(clippy::unwrap_used)]
+//! absolute numbers). Each cell is the median of several interleaved rounds. ring's
+//! assembly AES-256-GCM is the ceiling; each scheme is also compared with the sum of its
+//! primitives (1 / Σ 1/throughput), measured in the same run. With `--svg DIR` it writes
+//! `aead-throughput.svg` (MB/s against message size, every scheme) there.
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -16,6 +19,10 @@ use chacha20poly1305::ChaCha20Poly1305;
 use cipher::{KeyIvInit, StreamCipher};
 use franking_core::caead::{Aes256CtrBlake3, CtrHmacSha256, CtxAes256Gcm};
 use hmac::Mac;
+use universal_hash::UniversalHash;
+
+#[path = "support/plot.rs"]
+mod plot;
 
 const SIZES: [usize; 4] = [64, 1024, 16 * 1024, 1024 * 1024];
 
@@ -49,6 +56,41 @@ fn jobs() -> Vec<(&'static str, Job)> {
         ("raw BLAKE3", {
             Box::new(|buf: &mut [u8]| {
                 black_box(blake3::hash(buf));
+            })
+        }),
+        ("ring AES-256-GCM (assembly ceiling)", {
+            let key = ring::aead::LessSafeKey::new(
+                ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[0u8; 32]).unwrap(),
+            );
+            Box::new(move |buf: &mut [u8]| {
+                let tag = key
+                    .seal_in_place_separate_tag(
+                        ring::aead::Nonce::assume_unique_for_key([0; 12]),
+                        ring::aead::Aad::empty(),
+                        buf,
+                    )
+                    .unwrap();
+                let _ = black_box(tag);
+            })
+        }),
+        ("raw GHASH", {
+            Box::new(|buf: &mut [u8]| {
+                let mut g = ghash::GHash::new(&Default::default());
+                g.update_padded(buf);
+                black_box(g.finalize());
+            })
+        }),
+        ("raw ChaCha20", {
+            Box::new(|buf: &mut [u8]| {
+                let mut c = chacha20::ChaCha20::new(&Default::default(), &Default::default());
+                c.apply_keystream(buf);
+            })
+        }),
+        ("raw Poly1305", {
+            Box::new(|buf: &mut [u8]| {
+                let mut p = poly1305::Poly1305::new(&Default::default());
+                p.update_padded(buf);
+                black_box(p.finalize());
             })
         }),
         ("raw SHA-256 (HMAC)", {
@@ -134,20 +176,62 @@ fn main() {
         println!("  {name}: {:.2}×", table[0][0] / table[ji][0]);
     }
     let idx = |n: &str| jobs.iter().position(|(name, _)| *name == n).unwrap();
-    let (b3, ctr, hash) = (
-        idx("Aes256CtrBlake3"),
-        idx("raw AES-256-CTR"),
-        idx("raw BLAKE3"),
-    );
-    println!("\nAes256CtrBlake3 vs the sum of its primitives (1 / (1/ctr + 1/blake3)):");
-    for (si, &size) in SIZES.iter().enumerate() {
-        let sum = 1.0 / (1.0 / table[ctr][si] + 1.0 / table[hash][si]);
-        println!(
-            "  {}: {:.2}× of the primitives' sum",
-            human(size),
-            table[b3][si] / sum
-        );
+    println!("\nEach scheme against the sum of its primitives (1 / Σ 1/primitive), same run:");
+    for (scheme, parts) in PRIMITIVES {
+        let cells: Vec<String> = SIZES
+            .iter()
+            .enumerate()
+            .map(|(si, &size)| {
+                let sum = 1.0 / parts.iter().map(|p| 1.0 / table[idx(p)][si]).sum::<f64>();
+                format!("{} {:.2}×", human(size), table[idx(scheme)][si] / sum)
+            })
+            .collect();
+        println!("  {scheme} = {}: {}", parts.join(" + "), cells.join(", "));
     }
+    if let Some(dir) = svg_dir() {
+        let path = dir.join("aead-throughput.svg");
+        plot(&path, &jobs, &table);
+        println!("\nwrote {}", path.display());
+    }
+}
+
+/// Which primitives each scheme runs over the whole message.
+const PRIMITIVES: [(&str, &[&str]); 6] = [
+    ("AES-256-GCM (baseline)", &["raw AES-256-CTR", "raw GHASH"]),
+    ("ChaCha20-Poly1305", &["raw ChaCha20", "raw Poly1305"]),
+    ("CtrHmacSha256", &["raw AES-256-CTR", "raw SHA-256 (HMAC)"]),
+    ("Aes256CtrBlake3", &["raw AES-256-CTR", "raw BLAKE3"]),
+    ("CtxAes256Gcm", &["raw AES-256-CTR", "raw GHASH"]),
+    (
+        "Facebook-style GCM+HMAC",
+        &["raw AES-256-CTR", "raw GHASH", "raw SHA-256 (HMAC)"],
+    ),
+];
+
+fn svg_dir() -> Option<std::path::PathBuf> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--svg")?;
+    args.get(i + 1).map(std::path::PathBuf::from)
+}
+
+/// MB/s against message size (log scale), one line per scheme (primitives left out).
+fn plot(path: &std::path::Path, jobs: &[(&'static str, Job)], table: &[Vec<f64>]) {
+    let xs: Vec<f64> = SIZES.iter().map(|&s| s as f64).collect();
+    let series: Vec<(String, Vec<f64>)> = jobs
+        .iter()
+        .zip(table)
+        .filter(|((name, _), _)| !name.starts_with("raw "))
+        .map(|((name, _), row)| ((*name).to_owned(), row.iter().map(|v| v / 1e6).collect()))
+        .collect();
+    plot::line_chart(
+        path,
+        "Seal throughput (MB/s) against message size, one core",
+        "message size (bytes, log scale)",
+        "MB/s",
+        &xs,
+        &|x| human(x.round() as usize),
+        &series,
+    );
 }
 
 fn human(n: usize) -> String {

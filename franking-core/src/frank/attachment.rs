@@ -48,6 +48,10 @@
 //! `attachment_non_canonical`, `attachment_length_mismatch`, `attachment_commitment_mismatch`,
 //! `attachment_too_large`, `io_error`).
 
+mod parallel;
+
+pub use parallel::{Parallelism, open_attachment_with};
+
 use std::io::{ErrorKind, Read, Write};
 
 use aead::{AeadInOut, KeyInit};
@@ -202,16 +206,19 @@ pub fn check_media_type(media_type: &str) -> Result<(), Error> {
     }
 }
 
-/// Seals attachments with a chosen segment size. [`seal_attachment`] uses the defaults.
+/// Seals attachments with a chosen segment size and thread count. [`seal_attachment`] uses the
+/// defaults (64 KiB segments, [`Parallelism::Available`]).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentSealer {
     segment_size: u32,
+    parallelism: Parallelism,
 }
 
 impl Default for AttachmentSealer {
     fn default() -> Self {
         Self {
             segment_size: DEFAULT_SEGMENT_SIZE,
+            parallelism: Parallelism::default(),
         }
     }
 }
@@ -222,7 +229,26 @@ impl AttachmentSealer {
     /// segments cost more tags; larger ones cost more memory on both ends.
     pub fn with_segment_size(segment_size: u32) -> Result<Self, Error> {
         check_segment_size(segment_size)?;
-        Ok(Self { segment_size })
+        Ok(Self {
+            segment_size,
+            parallelism: Parallelism::default(),
+        })
+    }
+
+    /// This sealer with another thread count: [`Parallelism::One`] seals on the caller's thread
+    /// only (a phone on battery, or a server already busy on every core). The blob is
+    /// byte-for-byte the same whatever the parallelism.
+    #[must_use]
+    pub fn with_parallelism(self, parallelism: Parallelism) -> Self {
+        Self {
+            parallelism,
+            ..self
+        }
+    }
+
+    /// The parallelism this sealer uses.
+    pub fn parallelism(&self) -> Parallelism {
+        self.parallelism
     }
 
     /// The segment size this sealer uses.
@@ -257,38 +283,19 @@ impl AttachmentSealer {
         let cipher = Aes256CtrBlake3::new(key.expose_secret().into());
         let mut commit = commitment_hasher(&header);
         writer.write_all(&header)?;
-
-        let seg = self.segment_size as usize;
-        let mut cur = Zeroizing::new(vec![0u8; seg]);
-        let mut next = Zeroizing::new(vec![0u8; seg]);
-        let mut n_cur = read_full(&mut reader, &mut cur)?;
-        let mut index: u64 = 0;
-        let mut total: u64 = 0;
-        loop {
-            // Look one segment ahead: the current segment is final iff nothing follows it.
-            let n_next = if n_cur == seg {
-                read_full(&mut reader, &mut next)?
-            } else {
-                0
-            };
-            let is_final = n_next == 0;
-            let nonce = segment_nonce(index, is_final);
-            let tag = cipher
-                .encrypt_inout_detached(&nonce, &header, (&mut cur[..n_cur]).into())
-                .map_err(|_| Error::AttachmentTooLarge)?;
-            writer.write_all(&cur[..n_cur])?;
-            writer.write_all(&tag)?;
-            commit.update(&tag);
-            total = total
-                .checked_add(n_cur as u64)
-                .ok_or(Error::AttachmentTooLarge)?;
-            if is_final {
-                break;
-            }
-            core::mem::swap(&mut cur, &mut next);
-            n_cur = n_next;
-            index = index.checked_add(1).ok_or(Error::AttachmentTooLarge)?;
-        }
+        let segment = self.segment_size as usize;
+        let total = match self.parallelism.threads() {
+            1 => seal_segments(&cipher, &header, segment, &mut reader, &mut writer, &mut commit)?,
+            threads => parallel::seal_segments(
+                &cipher,
+                &header,
+                segment,
+                threads,
+                &mut reader,
+                &mut writer,
+                &mut commit,
+            )?,
+        };
         writer.flush()?;
         Ok(AttachmentRef {
             key,
@@ -297,6 +304,96 @@ impl AttachmentSealer {
             media_type: media_type.to_owned(),
         })
     }
+}
+
+/// Seal every segment `reader` yields on the caller's thread, writing `C_i ‖ T_i` and hashing
+/// each tag into `commit`. Returns the plaintext length.
+fn seal_segments<R: Read, W: Write>(
+    cipher: &Aes256CtrBlake3,
+    header: &[u8; HEADER_LEN],
+    seg: usize,
+    reader: &mut R,
+    writer: &mut W,
+    commit: &mut blake3::Hasher,
+) -> Result<u64, Error> {
+    let mut cur = Zeroizing::new(vec![0u8; seg]);
+    let mut next = Zeroizing::new(vec![0u8; seg]);
+    let mut n_cur = read_full(reader, &mut cur)?;
+    let mut index: u64 = 0;
+    let mut total: u64 = 0;
+    loop {
+        // Look one segment ahead: the current segment is final iff nothing follows it.
+        let n_next = if n_cur == seg {
+            read_full(reader, &mut next)?
+        } else {
+            0
+        };
+        let is_final = n_next == 0;
+        let tag = seal_segment(cipher, header, index, is_final, &mut cur[..n_cur])?;
+        writer.write_all(&cur[..n_cur])?;
+        writer.write_all(&tag)?;
+        commit.update(&tag);
+        total = total
+            .checked_add(n_cur as u64)
+            .ok_or(Error::AttachmentTooLarge)?;
+        if is_final {
+            return Ok(total);
+        }
+        core::mem::swap(&mut cur, &mut next);
+        n_cur = n_next;
+        index = index.checked_add(1).ok_or(Error::AttachmentTooLarge)?;
+    }
+}
+
+/// Encrypt one segment in place and return its tag `T_i`.
+fn seal_segment(
+    cipher: &Aes256CtrBlake3,
+    header: &[u8; HEADER_LEN],
+    index: u64,
+    is_final: bool,
+    segment: &mut [u8],
+) -> Result<[u8; SEGMENT_TAG_LEN], Error> {
+    let tag = cipher
+        .encrypt_inout_detached(&segment_nonce(index, is_final), header, segment.into())
+        .map_err(|_| Error::AttachmentTooLarge)?;
+    let mut out = [0u8; SEGMENT_TAG_LEN];
+    out.copy_from_slice(&tag);
+    Ok(out)
+}
+
+/// Authenticate and decrypt one record `C_i ‖ T_i` in place: on success its first `ct_len` bytes
+/// are the segment's plaintext. Returns `ct_len` and the tag.
+fn open_segment(
+    cipher: &Aes256CtrBlake3,
+    header: &[u8; HEADER_LEN],
+    index: u64,
+    is_final: bool,
+    record: &mut [u8],
+) -> Result<(usize, [u8; SEGMENT_TAG_LEN]), Error> {
+    let n = record.len();
+    if n < SEGMENT_TAG_LEN {
+        return Err(Error::AttachmentTruncated);
+    }
+    let ct_len = n - SEGMENT_TAG_LEN;
+    if is_final && ct_len == 0 && index > 0 {
+        return Err(Error::AttachmentNonCanonical {
+            what: "empty final segment",
+        });
+    }
+    let (ciphertext, tag_bytes) = record.split_at_mut(ct_len);
+    let tag = aead::Tag::<Aes256CtrBlake3>::try_from(&*tag_bytes)
+        .map_err(|_| Error::AttachmentTruncated)?;
+    cipher
+        .decrypt_inout_detached(
+            &segment_nonce(index, is_final),
+            header,
+            ciphertext.into(),
+            &tag,
+        )
+        .map_err(|_| Error::AttachmentTag { index })?;
+    let mut out = [0u8; SEGMENT_TAG_LEN];
+    out.copy_from_slice(tag_bytes);
+    Ok((ct_len, out))
 }
 
 /// Seal an attachment with the default segment size and a fresh key; see [`AttachmentSealer`].
@@ -418,29 +515,8 @@ impl AttachmentOpener {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        let length = self.length;
-        let commitment = self.commitment;
         let st = self.state.as_mut().ok_or(Error::AttachmentTruncated)?;
-        let seg = (st.record - SEGMENT_TAG_LEN) as u32;
-        let expected_records = blob_len(length, seg).map_or(u64::MAX, |b| b - HEADER_LEN as u64);
-        let ct_len = match st.open_record(true, length) {
-            // The last segment present does not verify as final, and the blob is shorter than the
-            // reference's length implies: it was cut.
-            Err(Error::AttachmentTag { .. }) if st.received < expected_records => {
-                return Err(Error::AttachmentTruncated);
-            }
-            r => r?,
-        };
-        if st.total != length {
-            return Err(Error::AttachmentLengthMismatch {
-                expected: length,
-                actual: st.total,
-            });
-        }
-        let computed = st.commit.finalize();
-        if !bool::from(computed.as_bytes().ct_eq(&commitment)) {
-            return Err(Error::AttachmentCommitmentMismatch);
-        }
+        let ct_len = st.finish(self.length, &self.commitment)?;
         plaintext.extend_from_slice(&st.buf[..ct_len]);
         Ok(st.total)
     }
@@ -455,18 +531,7 @@ impl AttachmentOpener {
             if self.header_filled < HEADER_LEN {
                 return Ok(());
             }
-            let seg = decode_header(&self.header)? as usize;
-            let record = seg + SEGMENT_TAG_LEN;
-            self.state = Some(OpenState {
-                cipher: Aes256CtrBlake3::new(self.key.expose_secret().into()),
-                commit: commitment_hasher(&self.header),
-                header: self.header,
-                record,
-                buf: Zeroizing::new(Vec::with_capacity(record)),
-                index: 0,
-                total: 0,
-                received: 0,
-            });
+            self.state = Some(OpenState::new(&self.key, self.header)?);
         }
         let length = self.length;
         let Some(st) = self.state.as_mut() else {
@@ -490,25 +555,31 @@ impl AttachmentOpener {
 }
 
 impl OpenState {
+    /// The state after an accepted header (else [`Error::AttachmentHeader`]).
+    fn new(key: &AttachmentKey, header: [u8; HEADER_LEN]) -> Result<Self, Error> {
+        let record = decode_header(&header)? as usize + SEGMENT_TAG_LEN;
+        Ok(OpenState {
+            cipher: Aes256CtrBlake3::new(key.expose_secret().into()),
+            commit: commitment_hasher(&header),
+            header,
+            record,
+            buf: Zeroizing::new(Vec::with_capacity(record)),
+            index: 0,
+            total: 0,
+            received: 0,
+        })
+    }
+
     /// Authenticate and decrypt the buffered record in place; returns the plaintext length.
     fn open_record(&mut self, is_final: bool, length: u64) -> Result<usize, Error> {
-        let n = self.buf.len();
-        if n < SEGMENT_TAG_LEN {
-            return Err(Error::AttachmentTruncated);
-        }
-        let ct_len = n - SEGMENT_TAG_LEN;
-        if is_final && ct_len == 0 && self.index > 0 {
-            return Err(Error::AttachmentNonCanonical {
-                what: "empty final segment",
-            });
-        }
-        let (ciphertext, tag) = self.buf.split_at_mut(ct_len);
-        let tag = aead::Tag::<Aes256CtrBlake3>::try_from(&*tag)
-            .map_err(|_| Error::AttachmentTruncated)?;
-        let nonce = segment_nonce(self.index, is_final);
-        self.cipher
-            .decrypt_inout_detached(&nonce, &self.header, ciphertext.into(), &tag)
-            .map_err(|_| Error::AttachmentTag { index: self.index })?;
+        let (ct_len, tag) =
+            open_segment(&self.cipher, &self.header, self.index, is_final, &mut self.buf)?;
+        self.account(ct_len, &tag, length)?;
+        Ok(ct_len)
+    }
+
+    /// Count an opened segment against the committed length and hash its tag, in order.
+    fn account(&mut self, ct_len: usize, tag: &[u8], length: u64) -> Result<(), Error> {
         self.total = self
             .total
             .checked_add(ct_len as u64)
@@ -519,19 +590,60 @@ impl OpenState {
                 actual: self.total,
             });
         }
-        self.commit.update(&tag);
+        self.commit.update(tag);
+        Ok(())
+    }
+
+    /// The buffered record is the last: open it as final, then check the total length and the
+    /// whole-file commitment. Returns the final segment's plaintext length (in `buf`).
+    fn finish(
+        &mut self,
+        length: u64,
+        commitment: &[u8; ATTACHMENT_COMMITMENT_LEN],
+    ) -> Result<usize, Error> {
+        let seg = (self.record - SEGMENT_TAG_LEN) as u32;
+        let expected_records = blob_len(length, seg).map_or(u64::MAX, |b| b - HEADER_LEN as u64);
+        let ct_len = match self.open_record(true, length) {
+            // The last segment present does not verify as final, and the blob is shorter than the
+            // reference's length implies: it was cut.
+            Err(Error::AttachmentTag { .. }) if self.received < expected_records => {
+                return Err(Error::AttachmentTruncated);
+            }
+            r => r?,
+        };
+        if self.total != length {
+            return Err(Error::AttachmentLengthMismatch {
+                expected: length,
+                actual: self.total,
+            });
+        }
+        let computed = self.commit.finalize();
+        if !bool::from(computed.as_bytes().ct_eq(commitment)) {
+            return Err(Error::AttachmentCommitmentMismatch);
+        }
         Ok(ct_len)
     }
 }
 
-/// Decrypt and check a blob against its reference, streaming plaintext to `writer`.
+/// Decrypt and check a blob against its reference, streaming plaintext to `writer`, on every
+/// core ([`Parallelism::Available`]; see [`open_attachment_with`] to choose).
 ///
 /// Each segment is authenticated before it is written; the length and whole-file commitment are
 /// checked at the end. **On `Err`, discard everything written to `writer`**: it may be a prefix of
 /// a file the sender never committed to. Returns the number of plaintext bytes written.
 ///
-/// Memory use is a 64 KiB read buffer plus about two segments.
+/// Memory use is O(threads × segment size): a 64 KiB read buffer plus about two segments on one
+/// thread.
 pub fn open_attachment<R: Read, W: Write>(
+    reference: &AttachmentRef,
+    reader: R,
+    writer: W,
+) -> Result<u64, Error> {
+    open_attachment_with(reference, reader, writer, Parallelism::default())
+}
+
+/// [`open_attachment`] on the caller's thread: the push-style [`AttachmentOpener`] over a reader.
+fn open_attachment_one<R: Read, W: Write>(
     reference: &AttachmentRef,
     mut reader: R,
     mut writer: W,
