@@ -219,7 +219,11 @@ fn main() {
         Box::new(AgeStream),
     ];
     let (big, rounds) = if quick { (64, 2) } else { (256, 5) };
-    let sizes_mib: Vec<usize> = if quick { vec![1, 16, big] } else { vec![1, 16, 64, big] };
+    let sizes_mib: Vec<usize> = if quick {
+        vec![1, 16, big]
+    } else {
+        vec![1, 16, 64, big]
+    };
     println!(
         "Attachment throughput on {threads} cores, MB/s (median of {rounds} interleaved rounds; \
          file in memory, output to a preallocated buffer)\n"
@@ -227,7 +231,11 @@ fn main() {
     let mut results = Vec::new();
     for &mib in &sizes_mib {
         let file: Vec<u8> = (0..mib << 20).map(|i| (i * 7 + 1) as u8).collect();
-        let r = measure(&schemes, &file, if mib == big { rounds } else { rounds + 2 });
+        let r = measure(
+            &schemes,
+            &file,
+            if mib == big { rounds } else { rounds + 2 },
+        );
         results.push((mib, r));
         eprint!(".");
         std::io::stderr().flush().unwrap();
@@ -273,7 +281,12 @@ fn plot(path: &std::path::Path, schemes: &[Box<dyn Scheme>], results: &[(usize, 
     let series: Vec<(String, Vec<f64>)> = schemes
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.name(), results.iter().map(|(_, r)| r[i].0 / 1e6).collect()))
+        .map(|(i, s)| {
+            (
+                s.name(),
+                results.iter().map(|(_, r)| r[i].0 / 1e6).collect(),
+            )
+        })
         .collect();
     plot::line_chart(
         path,

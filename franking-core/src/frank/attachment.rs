@@ -285,7 +285,14 @@ impl AttachmentSealer {
         writer.write_all(&header)?;
         let segment = self.segment_size as usize;
         let total = match self.parallelism.threads() {
-            1 => seal_segments(&cipher, &header, segment, &mut reader, &mut writer, &mut commit)?,
+            1 => seal_segments(
+                &cipher,
+                &header,
+                segment,
+                &mut reader,
+                &mut writer,
+                &mut commit,
+            )?,
             threads => parallel::seal_segments(
                 &cipher,
                 &header,
@@ -572,8 +579,13 @@ impl OpenState {
 
     /// Authenticate and decrypt the buffered record in place; returns the plaintext length.
     fn open_record(&mut self, is_final: bool, length: u64) -> Result<usize, Error> {
-        let (ct_len, tag) =
-            open_segment(&self.cipher, &self.header, self.index, is_final, &mut self.buf)?;
+        let (ct_len, tag) = open_segment(
+            &self.cipher,
+            &self.header,
+            self.index,
+            is_final,
+            &mut self.buf,
+        )?;
         self.account(ct_len, &tag, length)?;
         Ok(ct_len)
     }

@@ -19,8 +19,7 @@ use std::num::NonZeroUsize;
 use zeroize::Zeroizing;
 
 use super::{
-    AttachmentRef, HEADER_LEN, OpenState, open_attachment_one, open_segment,
-    seal_segment,
+    AttachmentRef, HEADER_LEN, OpenState, open_attachment_one, open_segment, seal_segment,
 };
 use crate::Error;
 use crate::caead::Aes256CtrBlake3;
@@ -101,7 +100,8 @@ pub fn open_attachment_with<R: Read, W: Write>(
             // right after the header) is the final one.
             let last = batch.have - 1;
             st.buf.clear();
-            st.buf.extend_from_slice(&batch.bufs[last][..batch.lens[last]]);
+            st.buf
+                .extend_from_slice(&batch.bufs[last][..batch.lens[last]]);
             let ct_len = st.finish(reference.length, &reference.commitment)?;
             writer.write_all(&st.buf[..ct_len])?;
             writer.flush()?;
@@ -154,9 +154,7 @@ pub(super) fn seal_segments<R: Read, W: Write>(
 
 /// `first + i` as a segment index, refusing overflow.
 fn index_of(first: u64, i: usize) -> Result<u64, Error> {
-    first
-        .checked_add(i as u64)
-        .ok_or(Error::AttachmentTooLarge)
+    first.checked_add(i as u64).ok_or(Error::AttachmentTooLarge)
 }
 
 /// A batch of fixed-size buffers (segments when sealing, records when opening) with one buffer of
