@@ -207,7 +207,7 @@ pub fn check_media_type(media_type: &str) -> Result<(), Error> {
 }
 
 /// Seals attachments with a chosen segment size and thread count. [`seal_attachment`] uses the
-/// defaults (64 KiB segments, [`Parallelism::Available`]).
+/// defaults (64 KiB segments, one thread: [`Parallelism::One`]).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentSealer {
     segment_size: u32,
@@ -235,9 +235,9 @@ impl AttachmentSealer {
         })
     }
 
-    /// This sealer with another thread count: [`Parallelism::One`] seals on the caller's thread
-    /// only (a phone on battery, or a server already busy on every core). The blob is
-    /// byte-for-byte the same whatever the parallelism.
+    /// This sealer with another thread count, e.g. [`Parallelism::Available`] for a large file
+    /// (the default, [`Parallelism::One`], seals on the caller's thread). The blob is byte-for-byte
+    /// the same whatever the parallelism.
     #[must_use]
     pub fn with_parallelism(self, parallelism: Parallelism) -> Self {
         Self {
@@ -637,8 +637,9 @@ impl OpenState {
     }
 }
 
-/// Decrypt and check a blob against its reference, streaming plaintext to `writer`, on every
-/// core ([`Parallelism::Available`]; see [`open_attachment_with`] to choose).
+/// Decrypt and check a blob against its reference, streaming plaintext to `writer`, on the
+/// caller's thread ([`open_attachment_with`] and [`Parallelism::Available`] use every core, for
+/// large files).
 ///
 /// Each segment is authenticated before it is written; the length and whole-file commitment are
 /// checked at the end. **On `Err`, discard everything written to `writer`**: it may be a prefix of

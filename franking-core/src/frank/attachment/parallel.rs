@@ -37,13 +37,15 @@ const BATCH_BYTES_PER_THREAD: usize = 1 << 20;
 /// The output is the same whatever the choice; only speed and energy differ.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Parallelism {
-    /// The caller's thread only (a phone on battery, or a server that already runs one request
-    /// per core).
+    /// The caller's thread only (the default: a phone on battery, a server that already runs one
+    /// request per core, and every small file — below a few MiB, setting up a batch costs more
+    /// than a second core gains; see `docs/performance.md`).
+    #[default]
     One,
     /// At most this many threads (the caller's included).
     Threads(NonZeroUsize),
-    /// As many threads as [`std::thread::available_parallelism`] reports (one if it cannot tell).
-    #[default]
+    /// As many threads as [`std::thread::available_parallelism`] reports (one if it cannot tell):
+    /// for large files.
     Available,
 }
 
