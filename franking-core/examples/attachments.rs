@@ -17,7 +17,6 @@
 //! file size) there.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::hint::black_box;
 use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -27,7 +26,7 @@ use aead::{AeadInOut, KeyInit};
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 use chacha20poly1305::ChaCha20Poly1305;
 use franking_core::frank::attachment::{
-    AttachmentKey, AttachmentSealer, Parallelism, open_attachment_with,
+    AttachmentKey, AttachmentRef, AttachmentSealer, Parallelism, open_attachment_with,
 };
 use hmac::Mac;
 
@@ -44,7 +43,8 @@ trait Scheme {
     fn open(&self, blob: &[u8], out: &mut Vec<u8>);
 }
 
-struct Franking(Parallelism);
+/// The format at a parallelism; keeps the reference its last seal produced for the next open.
+struct Franking(Parallelism, std::cell::RefCell<Option<AttachmentRef>>);
 
 impl Scheme for Franking {
     fn name(&self) -> String {
@@ -58,18 +58,12 @@ impl Scheme for Franking {
         let r = sealer
             .seal_with_key(key(), "application/octet-stream", file, &mut *out)
             .unwrap();
-        black_box(r);
+        *self.1.borrow_mut() = Some(r);
     }
     fn open(&self, blob: &[u8], out: &mut Vec<u8>) {
-        // The reference is the one sealing this file produced (recomputed outside the timing).
-        let r = REFERENCE.with(|r| r.borrow().clone()).unwrap();
+        let r = self.1.borrow().clone().unwrap();
         open_attachment_with(&r, blob, &mut *out, self.0).unwrap();
     }
-}
-
-thread_local! {
-    static REFERENCE: std::cell::RefCell<Option<franking_core::frank::attachment::AttachmentRef>> =
-        const { std::cell::RefCell::new(None) };
 }
 
 fn key() -> AttachmentKey {
@@ -176,13 +170,6 @@ fn measure(schemes: &[Box<dyn Scheme>], file: &[u8], rounds: usize) -> Vec<(f64,
             let t = Instant::now();
             s.seal(file, &mut blob);
             seal[i].push(file.len() as f64 / t.elapsed().as_secs_f64());
-            if i < 2 {
-                let r = AttachmentSealer::default()
-                    .with_parallelism(Parallelism::One)
-                    .seal_with_key(key(), "application/octet-stream", file, std::io::sink())
-                    .unwrap();
-                REFERENCE.with(|c| *c.borrow_mut() = Some(r));
-            }
             out.clear();
             let t = Instant::now();
             s.open(&blob, &mut out);
@@ -211,10 +198,11 @@ fn main() {
         .map(PathBuf::from);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let schemes: Vec<Box<dyn Scheme>> = vec![
-        Box::new(Franking(Parallelism::One)),
-        Box::new(Franking(Parallelism::Threads(
-            NonZeroUsize::new(threads).unwrap(),
-        ))),
+        Box::new(Franking(Parallelism::One, Default::default())),
+        Box::new(Franking(
+            Parallelism::Threads(NonZeroUsize::new(threads).unwrap()),
+            Default::default(),
+        )),
         Box::new(SignalStyle),
         Box::new(AgeStream),
     ];
