@@ -13,7 +13,10 @@ use franking_core::frank::attachment::{
 };
 use proptest::prelude::*;
 
-const SEG: u32 = 1024;
+/// 4 KiB segments: the pipeline does the first 1 MiB (256 segments) alone, one segment per job,
+/// then starts its workers with jobs of 256 KiB (64 segments), keeping at most 2 × threads jobs
+/// out; the lengths below cross each of these boundaries.
+const SEG: u32 = 4096;
 
 fn threads(n: usize) -> Parallelism {
     Parallelism::Threads(NonZeroUsize::new(n).unwrap())
@@ -79,8 +82,10 @@ fn open_all(r: &AttachmentRef, blob: &[u8], data: &[u8]) -> (String, usize) {
 #[test]
 fn lengths_around_segment_and_batch_boundaries() {
     let seg = SEG as usize;
-    // 2 threads take 16 segments each per batch: 32 + 1 look-ahead.
-    for segments in [0, 1, 2, 15, 16, 17, 31, 32, 33, 34, 64, 65, 100] {
+    // Jobs of 64 segments; 2 threads keep 4 jobs out (256 segments), 8 threads 16 (1024).
+    for segments in [
+        0, 1, 2, 63, 64, 65, 127, 128, 129, 255, 256, 257, 577, 1024, 1100,
+    ] {
         for delta in [-1i64, 0, 1] {
             let len = (segments * seg) as i64 + delta;
             if len < 0 {
@@ -103,22 +108,22 @@ fn lengths_around_segment_and_batch_boundaries() {
 fn tampering_fails_alike_on_every_thread_count() {
     let seg = SEG as usize;
     let record = seg + SEGMENT_TAG_LEN;
-    let data = file(40 * seg + 100, 3);
+    let data = file(400 * seg + 100, 3);
     let (r, blob) = seal(Parallelism::One, SEG, &data);
     let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
-    // A flipped bit in segment 20 (second batch on two threads): segments 0..20 are released.
+    // A flipped bit in segment 300 (a worker's job): segments 0..300 are released.
     let mut flipped = blob.clone();
-    flipped[HEADER_LEN + 20 * record + 5] ^= 1;
+    flipped[HEADER_LEN + 300 * record + 5] ^= 1;
     cases.push(("flip", flipped, "attachment_tag_invalid"));
     // Cut at a record boundary, and inside a record.
     cases.push((
         "cut at boundary",
-        blob[..HEADER_LEN + 33 * record].to_vec(),
+        blob[..HEADER_LEN + 333 * record].to_vec(),
         "attachment_truncated",
     ));
     cases.push((
         "cut inside",
-        blob[..HEADER_LEN + 33 * record + 7].to_vec(),
+        blob[..HEADER_LEN + 333 * record + 7].to_vec(),
         "attachment_truncated",
     ));
     // Extended: the real final segment is no longer last.
@@ -127,7 +132,8 @@ fn tampering_fails_alike_on_every_thread_count() {
     cases.push(("extended", extended, "attachment_tag_invalid"));
     // Two segments swapped.
     let mut swapped = blob.clone();
-    let (a, b) = (HEADER_LEN + 3 * record, HEADER_LEN + 4 * record);
+    // Segments 320 and 321: the last of one job and the first of the next.
+    let (a, b) = (HEADER_LEN + 320 * record, HEADER_LEN + 321 * record);
     let seg3 = swapped[a..b].to_vec();
     let seg4 = swapped[b..b + record].to_vec();
     swapped[a..b].copy_from_slice(&seg4);
@@ -147,8 +153,8 @@ fn tampering_fails_alike_on_every_thread_count() {
     }
     // Nothing of the flipped segment or after it is released.
     let mut flipped = blob.clone();
-    flipped[HEADER_LEN + 20 * record + 5] ^= 1;
-    assert!(open_all(&r, &flipped, &data).1 <= 20 * seg);
+    flipped[HEADER_LEN + 300 * record + 5] ^= 1;
+    assert!(open_all(&r, &flipped, &data).1 <= 300 * seg);
     // Another file's reference with this blob: commitment and length checks at the end.
     let mut wrong = r.clone();
     wrong.commitment[0] ^= 1;
@@ -180,7 +186,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn any_length_any_threads_same_blob(len in 0usize..60_000, n in 2usize..6, seg_k in 1u32..4) {
+    fn any_length_any_threads_same_blob(len in 0usize..3_000_000, n in 2usize..6, seg_k in 1u32..4) {
         let seg = seg_k * SEG;
         let data = file(len, len as u8);
         let (r, blob) = seal(Parallelism::One, seg, &data);
@@ -193,7 +199,7 @@ proptest! {
     }
 
     #[test]
-    fn any_corruption_same_answer(len in 1usize..50_000, n in 2usize..5, pos in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(), mode in 0u8..3) {
+    fn any_corruption_same_answer(len in 1usize..2_000_000, n in 2usize..5, pos in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(), mode in 0u8..3) {
         let data = file(len, 7);
         let (r, mut blob) = seal(Parallelism::One, SEG, &data);
         match mode {

@@ -207,7 +207,7 @@ pub fn check_media_type(media_type: &str) -> Result<(), Error> {
 }
 
 /// Seals attachments with a chosen segment size and thread count. [`seal_attachment`] uses the
-/// defaults (64 KiB segments, one thread: [`Parallelism::One`]).
+/// defaults (64 KiB segments, every core for files over 1 MiB: [`Parallelism::Available`]).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentSealer {
     segment_size: u32,
@@ -235,9 +235,10 @@ impl AttachmentSealer {
         })
     }
 
-    /// This sealer with another thread count, e.g. [`Parallelism::Available`] for a large file
-    /// (the default, [`Parallelism::One`], seals on the caller's thread). The blob is byte-for-byte
-    /// the same whatever the parallelism.
+    /// This sealer with another thread count, e.g. [`Parallelism::One`] to stay on the caller's
+    /// thread (a phone on battery, a server already running one request per core). The default,
+    /// [`Parallelism::Available`], uses every core once a file is over 1 MiB. The blob is
+    /// byte-for-byte the same whatever the parallelism.
     #[must_use]
     pub fn with_parallelism(self, parallelism: Parallelism) -> Self {
         Self {
@@ -637,16 +638,16 @@ impl OpenState {
     }
 }
 
-/// Decrypt and check a blob against its reference, streaming plaintext to `writer`, on the
-/// caller's thread ([`open_attachment_with`] and [`Parallelism::Available`] use every core, for
-/// large files).
+/// Decrypt and check a blob against its reference, streaming plaintext to `writer`, with the
+/// default [`Parallelism::Available`]: every core once the blob is over 1 MiB, the caller's thread
+/// alone below ([`open_attachment_with`] chooses, e.g. [`Parallelism::One`] on battery).
 ///
 /// Each segment is authenticated before it is written; the length and whole-file commitment are
 /// checked at the end. **On `Err`, discard everything written to `writer`**: it may be a prefix of
 /// a file the sender never committed to. Returns the number of plaintext bytes written.
 ///
-/// Memory use is O(threads × segment size): a 64 KiB read buffer plus about two segments on one
-/// thread.
+/// Memory use is O(threads × max(256 KiB, segment size)): a 64 KiB read buffer plus about two
+/// segments on one thread, at most `2 × threads + 2` jobs of 256 KiB on several.
 pub fn open_attachment<R: Read, W: Write>(
     reference: &AttachmentRef,
     reader: R,
