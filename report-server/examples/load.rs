@@ -1,17 +1,31 @@
-//! Load generator for a running report-server: stamping and verified report intake.
+//! Load generator for a running report-server: stamping and verified report intake, against
+//! concurrency, next to the database's own commit rate.
 //!
 //! ```sh
 //! cargo run --release -p report-server --example load -- \
-//!     http://127.0.0.1:8080 ADMIN_TOKEN RELAY_TOKEN SERVICE_TOKEN [NETWORK] [REPORTS] [CONCURRENCY]
+//!     http://127.0.0.1:8080 ADMIN_TOKEN RELAY_TOKEN SERVICE_TOKEN \
+//!     [--network dev] [--reports N] [--requests N] [--concurrency 1,8,32] \
+//!     [--pgbench 1=TPS,8=TPS,32=TPS] [--svg DIR]
 //! ```
 //!
-//! Prepares REPORTS distinct franked messages (sealed here, stamped by the server in batches,
-//! opened, turned into reports with a distinct reporter each), raises the network's intake rate
-//! limits through the admin API, then submits every report once with CONCURRENCY connections and
-//! prints throughput, p50/p99 latency and the number of non-201 answers. Also measures
-//! `POST /v1/stamp` and `GET /healthz` for comparison. Only talks to the given address.
+//! `scripts/bench-server.sh` runs the whole comparison with one command (a PostgreSQL-backed
+//! server, `pgbench` with a one-row-insert transaction at the same client counts, and this
+//! generator); see `docs/performance.md`.
+//!
+//! Raises the network's intake rate limits through the admin API, prepares N distinct franked
+//! messages per concurrency level (sealed here, stamped by the server in batches, opened, turned
+//! into reports with a distinct reporter each), then at each level C measures with C concurrent
+//! keep-alive connections: `GET /healthz` (a trivial handler behind the same middleware),
+//! `POST /v1/stamp`, `POST /v1/stamp/batch` (100 items per request; stamps/s) and `POST
+//! /v1/reports` (each report distinct, verified and durably stored). Prints one line per run and a
+//! table with the ratios the performance issue asks for (stamp / healthz, reports / pgbench when
+//! `--pgbench` gives the database's rate at the same client counts); with `--svg DIR` writes
+//! `server-throughput.svg` and `intake-throughput.svg` there. Only talks to a server on this
+//! machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +39,13 @@ use hyper::body::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+#[path = "../../franking-core/examples/support/plot.rs"]
+mod plot;
+
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Items per `POST /v1/stamp/batch` request in the batch measurement.
+const BATCH_ITEMS: usize = 100;
 
 async fn connect(addr: &str) -> Sender {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -44,7 +64,7 @@ async fn send(
     method: &str,
     path: &str,
     token: &str,
-    body: Option<Vec<u8>>,
+    body: Option<Bytes>,
 ) -> (u16, Bytes) {
     s.ready().await.unwrap();
     let mut b = hyper::Request::builder()
@@ -55,9 +75,7 @@ async fn send(
     if body.is_some() {
         b = b.header("content-type", "application/json");
     }
-    let req = b
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .unwrap();
+    let req = b.body(Full::new(body.unwrap_or_default())).unwrap();
     let resp = s.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.into_body().collect().await.unwrap().to_bytes())
@@ -71,26 +89,52 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-/// Run `bodies` through `path` with `conc` connections; print a summary line.
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-    label: &str,
-    addr: &str,
+/// One endpoint to drive: where, with which token, which bodies, and what counts as success.
+struct Run<'a> {
     method: &'static str,
     path: &'static str,
-    token: &str,
-    bodies: Vec<Option<Vec<u8>>>,
-    conc: usize,
+    token: &'a str,
+    bodies: Vec<Option<Bytes>>,
     ok: u16,
-) {
-    let n = bodies.len();
-    let queue = Arc::new(Mutex::new(bodies));
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        method: &'static str,
+        path: &'static str,
+        token: &'a str,
+        bodies: Vec<Option<Bytes>>,
+        ok: u16,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            token,
+            bodies,
+            ok,
+        }
+    }
+}
+
+/// What a run measured.
+struct Measured {
+    per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+/// Send every body of `run` through `conc` connections; print a summary line.
+async fn drive(addr: &str, run: Run<'_>, conc: usize) -> Measured {
+    let n = run.bodies.len();
+    let queue = Arc::new(Mutex::new(run.bodies));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
         let queue = queue.clone();
         let addr = addr.to_owned();
-        let token = token.to_owned();
+        let token = run.token.to_owned();
+        let (method, path, ok) = (run.method, run.path, run.ok);
         tasks.push(tokio::spawn(async move {
             let mut s = connect(&addr).await;
             let mut lat = Vec::new();
@@ -118,23 +162,58 @@ async fn drive(
     }
     let secs = start.elapsed().as_secs_f64();
     lat.sort();
+    let m = Measured {
+        per_sec: n as f64 / secs,
+        p50_ms: percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        p99_ms: percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        errors,
+    };
     println!(
-        "{label:<22} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors} ({:.2}%)",
-        n as f64 / secs,
-        percentile(&lat, 0.50).as_secs_f64() * 1e3,
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        100.0 * errors as f64 / n.max(1) as f64,
+        "{:<30} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}",
+        format!("{} {} (c={conc})", run.method, run.path),
+        m.per_sec,
+        m.p50_ms,
+        m.p99_ms,
     );
+    m
 }
 
-#[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() < 5 {
-        eprintln!("usage: load URL ADMIN RELAY SERVICE [NETWORK] [REPORTS] [CONCURRENCY]");
+/// Command-line options (see the module docs).
+struct Options {
+    addr: String,
+    admin: String,
+    relay: String,
+    service: String,
+    network: String,
+    reports: usize,
+    requests: usize,
+    levels: Vec<usize>,
+    pgbench: BTreeMap<usize, f64>,
+    svg: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let positional: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[i - 1].starts_with("--")))
+        .map(|(_, a)| a)
+        .collect();
+    if positional.len() != 4 {
+        eprintln!(
+            "usage: load URL ADMIN RELAY SERVICE [--network ID] [--reports N] [--requests N] \
+             [--concurrency C,C,...] [--pgbench C=TPS,...] [--svg DIR]"
+        );
         std::process::exit(2);
     }
-    let addr = args[1]
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let addr = positional[0]
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
@@ -142,64 +221,67 @@ async fn main() {
         addr.starts_with("127.") || addr.starts_with("localhost") || addr.starts_with("[::1]"),
         "load only runs against a server on this machine"
     );
-    let (admin, relay, service) = (args[2].clone(), args[3].clone(), args[4].clone());
-    let network = args.get(5).cloned().unwrap_or_else(|| "dev".into());
-    let n: usize = args.get(6).map_or(5000, |s| s.parse().unwrap());
-    let conc: usize = args.get(7).map_or(32, |s| s.parse().unwrap());
+    let pgbench = flag("--pgbench")
+        .map(|s| {
+            s.split(',')
+                .map(|kv| {
+                    let (c, tps) = kv.split_once('=').expect("--pgbench C=TPS,...");
+                    (c.parse().unwrap(), tps.parse().unwrap())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Options {
+        addr,
+        admin: positional[1].clone(),
+        relay: positional[2].clone(),
+        service: positional[3].clone(),
+        network: flag("--network").unwrap_or_else(|| "dev".into()),
+        reports: flag("--reports").map_or(5000, |s| s.parse().unwrap()),
+        requests: flag("--requests").map_or(50_000, |s| s.parse().unwrap()),
+        levels: flag("--concurrency")
+            .unwrap_or_else(|| "32".into())
+            .split(',')
+            .map(|c| c.parse().unwrap())
+            .collect(),
+        pgbench,
+        svg: flag("--svg").map(PathBuf::from),
+    }
+}
 
-    let mut s = connect(&addr).await;
-    // Raise the intake limits so the run measures verification and storage, not the limiter.
-    let (_, p) = send(
-        &mut s,
-        &addr,
-        "GET",
-        &format!("/v1/admin/networks/{network}/policy"),
-        &admin,
-        None,
-    )
-    .await;
+/// Raise the network's intake limits so the runs measure verification and storage, not the
+/// limiter.
+async fn raise_limits(s: &mut Sender, o: &Options) {
+    let path = format!("/v1/admin/networks/{}/policy", o.network);
+    let (_, p) = send(s, &o.addr, "GET", &path, &o.admin, None).await;
     let mut policy: Value = serde_json::from_slice(&p).unwrap();
     policy["network_rate_limit"] = json!(100_000_000u64);
     policy["reporter_rate_limit"] = json!(1_000_000u64);
-    let (st, _) = send(
-        &mut s,
-        &addr,
-        "PUT",
-        &format!("/v1/admin/networks/{network}/policy"),
-        &admin,
-        Some(policy.to_string().into_bytes()),
-    )
-    .await;
+    let body = Bytes::from(policy.to_string());
+    let (st, _) = send(s, &o.addr, "PUT", &path, &o.admin, Some(body)).await;
     assert_eq!(st, 200, "policy update failed");
+}
 
-    // Prepare reports: seal, stamp (batches of 500), open.
-    let t0 = Instant::now();
+/// `n` distinct report bodies: sealed here, stamped by the server in batches, opened.
+async fn prepare_reports(s: &mut Sender, o: &Options, n: usize) -> Vec<Option<Bytes>> {
     let run = format!("{:x}", rand_u64());
     let sk = SessionKey::generate().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now = now_ms();
     let mut reports = Vec::with_capacity(n);
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let mut envs = Vec::new();
         let mut items = Vec::new();
         for &i in chunk {
             let ctx = Context::direct(
-                &network,
+                &o.network,
                 "sender",
                 format!("u{run}-{i}"),
                 now,
                 format!("{run}-{i}"),
             )
             .unwrap();
-            let env = seal(
-                Suite::default(),
-                &sk,
-                b"load",
-                format!("message {i} of run {run}").as_bytes(),
-            )
-            .unwrap();
+            let body = format!("message {i} of run {run}");
+            let env = seal(Suite::default(), &sk, b"load", body.as_bytes()).unwrap();
             items.push(json!({
                 "suite": env.suite.id(),
                 "commitment": URL_SAFE_NO_PAD.encode(env.commitment.as_bytes()),
@@ -207,15 +289,8 @@ async fn main() {
             }));
             envs.push((env, ctx, i));
         }
-        let (st, body) = send(
-            &mut s,
-            &addr,
-            "POST",
-            "/v1/stamp/batch",
-            &relay,
-            Some(json!({ "items": items }).to_string().into_bytes()),
-        )
-        .await;
+        let batch = Bytes::from(json!({ "items": items }).to_string());
+        let (st, body) = send(s, &o.addr, "POST", "/v1/stamp/batch", &o.relay, Some(batch)).await;
         assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
         let v: Value = serde_json::from_slice(&body).unwrap();
         for ((env, ctx, i), stamp) in envs.into_iter().zip(v["stamps"].as_array().unwrap()) {
@@ -229,54 +304,167 @@ async fn main() {
                 earlier: vec![],
             };
             let body = json!({ "reporter": reporter, "category": "spam", "report": report });
-            reports.push(Some(body.to_string().into_bytes()));
+            reports.push(Some(Bytes::from(body.to_string())));
         }
     }
-    println!(
-        "prepared {n} reports in {:.1} s; concurrency {conc}",
-        t0.elapsed().as_secs_f64()
-    );
+    reports
+}
 
-    drive(
-        "GET /healthz",
-        &addr,
-        "GET",
-        "/healthz",
-        "",
-        vec![None; n.max(20_000)],
-        conc,
-        200,
-    )
-    .await;
-    let stamp_body = json!({
+/// What one concurrency level measured.
+struct Level {
+    conc: usize,
+    healthz: Measured,
+    stamp: Measured,
+    batch_stamps_per_sec: f64,
+    reports: Measured,
+}
+
+async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) -> Level {
+    let stamp_item = json!({
         "suite": 2,
         "commitment": URL_SAFE_NO_PAD.encode([7u8; 32]),
-        "context": Context::direct(&network, "a", "b", now, "m").unwrap(),
-    })
-    .to_string()
-    .into_bytes();
-    drive(
-        "POST /v1/stamp",
-        &addr,
+        "context": Context::direct(&o.network, "a", "b", now_ms(), "m").unwrap(),
+    });
+    let stamp_body = Bytes::from(stamp_item.to_string());
+    let batch_body = Bytes::from(json!({ "items": vec![stamp_item; BATCH_ITEMS] }).to_string());
+    let healthz = Run::new("GET", "/healthz", "", vec![None; o.requests], 200);
+    let stamp = Run::new(
         "POST",
         "/v1/stamp",
-        &relay,
-        vec![Some(stamp_body); n.max(20_000)],
-        conc,
+        &o.relay,
+        vec![Some(stamp_body); o.requests],
         200,
-    )
-    .await;
-    drive(
-        "POST /v1/reports",
-        &addr,
+    );
+    let batches = (o.requests / BATCH_ITEMS).max(100);
+    let batch = Run::new(
         "POST",
-        "/v1/reports",
-        &service,
-        reports,
+        "/v1/stamp/batch",
+        &o.relay,
+        vec![Some(batch_body); batches],
+        200,
+    );
+    let intake = Run::new("POST", "/v1/reports", &o.service, reports, 201);
+    let healthz = drive(&o.addr, healthz, conc).await;
+    let stamp = drive(&o.addr, stamp, conc).await;
+    let batch = drive(&o.addr, batch, conc).await;
+    let reports = drive(&o.addr, intake, conc).await;
+    Level {
         conc,
-        201,
-    )
-    .await;
+        healthz,
+        stamp,
+        batch_stamps_per_sec: batch.per_sec * BATCH_ITEMS as f64,
+        reports,
+    }
+}
+
+fn print_table(o: &Options, levels: &[Level]) {
+    println!();
+    println!(
+        "| connections | GET /healthz req/s | POST /v1/stamp req/s | stamp / healthz | batch stamps/s | reports/s (p50, p99) | pgbench tx/s | reports / pgbench |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for l in levels {
+        let pg = o.pgbench.get(&l.conc);
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} % | {:.0} | {:.0} ({:.1} ms, {:.1} ms) | {} | {} |",
+            l.conc,
+            l.healthz.per_sec,
+            l.stamp.per_sec,
+            100.0 * l.stamp.per_sec / l.healthz.per_sec,
+            l.batch_stamps_per_sec,
+            l.reports.per_sec,
+            l.reports.p50_ms,
+            l.reports.p99_ms,
+            pg.map_or("—".into(), |t| format!("{t:.0}")),
+            pg.map_or("—".into(), |t| format!(
+                "{:.0} %",
+                100.0 * l.reports.per_sec / t
+            )),
+        );
+    }
+    let errors: usize = levels
+        .iter()
+        .map(|l| l.healthz.errors + l.stamp.errors + l.reports.errors)
+        .sum();
+    println!("\nnon-success answers in all runs: {errors}");
+    println!("bars: stamp / healthz ≥ 80 %; reports / pgbench ≥ 50 % (same client count)");
+}
+
+fn write_plots(o: &Options, dir: &std::path::Path, levels: &[Level]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let xs: Vec<f64> = levels.iter().map(|l| l.conc as f64).collect();
+    let label = |x: f64| format!("{}", x.round());
+    let series = |name: &str, f: &dyn Fn(&Level) -> f64| {
+        (name.to_owned(), levels.iter().map(f).collect::<Vec<f64>>())
+    };
+    let http = dir.join("server-throughput.svg");
+    plot::line_chart(
+        &http,
+        "report-server: requests/s against concurrent connections",
+        "concurrent connections (log scale)",
+        "per second",
+        &xs,
+        &label,
+        // Batch stamps/s (hundreds of thousands) would flatten these lines: they are in the table.
+        &[
+            series("GET /healthz (trivial handler, same middleware)", &|l| {
+                l.healthz.per_sec
+            }),
+            series("POST /v1/stamp", &|l| l.stamp.per_sec),
+        ],
+    );
+    let mut intake = vec![series("POST /v1/reports (verified, stored)", &|l| {
+        l.reports.per_sec
+    })];
+    if levels.iter().all(|l| o.pgbench.contains_key(&l.conc)) {
+        intake.push(series("pgbench one-row-insert transactions", &|l| {
+            o.pgbench[&l.conc]
+        }));
+    }
+    let intake_path = dir.join("intake-throughput.svg");
+    plot::line_chart(
+        &intake_path,
+        "Report intake on PostgreSQL against concurrent connections",
+        "concurrent connections (log scale)",
+        "per second",
+        &xs,
+        &label,
+        &intake,
+    );
+    println!("wrote {} and {}", http.display(), intake_path.display());
+}
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    let mut s = connect(&o.addr).await;
+    raise_limits(&mut s, &o).await;
+    let t0 = Instant::now();
+    let mut prepared = Vec::new();
+    for _ in &o.levels {
+        prepared.push(prepare_reports(&mut s, &o, o.reports).await);
+    }
+    println!(
+        "prepared {} reports per level in {:.1} s; levels {:?}",
+        o.reports,
+        t0.elapsed().as_secs_f64(),
+        o.levels
+    );
+    let mut levels = Vec::new();
+    for (&conc, reports) in o.levels.iter().zip(prepared) {
+        levels.push(measure_level(&o, conc, reports).await);
+    }
+    print_table(&o, &levels);
+    if let Some(dir) = &o.svg {
+        write_plots(&o, dir, &levels);
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn rand_u64() -> u64 {

@@ -2,11 +2,17 @@
 //! transaction that writes it, the chains can be re-verified, and each chain's head can be signed
 //! (Ed25519) into a checkpoint kept outside the server.
 //!
-//! * **Chains**: `network:<id>` for entries about a network, `global` for the rest. Entry `seq`
-//!   counts from 1 per chain; `prev_hash` is the previous entry's `hash` ([`GENESIS`] for seq 1).
+//! * **Chains** ([`chain_of`]): a network's case entries (target `case:<id>`: report intake and
+//!   moderation) go to one of [`CASE_CHAINS`] chains `network:<id>/cases:<k>` chosen by the case
+//!   id, so each case's whole history is ordered in one chain; the network's other entries go to
+//!   `network:<id>`, and entries without a network to `global`. Entry `seq` counts from 1 per
+//!   chain; `prev_hash` is the previous entry's `hash` ([`GENESIS`] for seq 1).
 //! * **Serialised appends**: [`link`] increments the chain's row in `audit_chain_heads` with
 //!   `UPDATE ... RETURNING` — a row lock held until the change commits on PostgreSQL (concurrent
-//!   appends to one chain wait; other chains proceed); SQLite serialises all writers anyway.
+//!   appends to one chain wait for each other's commit; other chains proceed); SQLite serialises
+//!   all writers anyway. One chain per network made report intake wait for one commit after
+//!   another; spreading cases over eight chains lets PostgreSQL commit reports on different cases
+//!   together (`docs/performance.md`).
 //! * **Canonical entry encoding** (one per entry; `hash` = lower-case hex SHA-256 of it):
 //!
 //! ```text
@@ -50,9 +56,24 @@ pub const SIGNING_CONTEXT: &str = "franking report-server 2025 audit checkpoint 
 const ENTRY_LABEL: &[u8] = b"franking audit entry v1\0";
 const CHECKPOINT_LABEL: &[u8] = b"franking audit checkpoint v1\0";
 
-/// The chain an entry about `network` belongs to.
-pub fn chain_of(network: Option<&str>) -> String {
-    network.map_or_else(|| GLOBAL_CHAIN.to_owned(), |n| format!("network:{n}"))
+/// How many chains a network's case entries are spread over (by case id), so that reports on
+/// different cases do not wait for one another's commits on one chain head.
+pub const CASE_CHAINS: u8 = 8;
+
+/// The chain of an entry about `network` with `target` (module docs): `global` without a network,
+/// `network:<id>/cases:<k>` for a case's entries (`target` `case:<case id>`, `k` = first byte of
+/// SHA-256(case id) mod [`CASE_CHAINS`]), `network:<id>` for the network's other entries.
+pub fn chain_of(network: Option<&str>, target: &str) -> String {
+    let Some(network) = network else {
+        return GLOBAL_CHAIN.to_owned();
+    };
+    match target.strip_prefix("case:") {
+        Some(case_id) => {
+            let k = Sha256::digest(case_id.as_bytes())[0] % CASE_CHAINS;
+            format!("network:{network}/cases:{k}")
+        }
+        None => format!("network:{network}"),
+    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -115,27 +136,46 @@ pub struct Link {
     pub hash: String,
 }
 
-/// Append `e` to its chain's head (in the caller's transaction; locks the head until commit).
-pub(crate) async fn link(conn: &mut AnyConnection, e: &Entry) -> Result<Link, ApiError> {
-    let chain = chain_of(e.network_id.as_deref());
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO audit_chain_heads (chain, seq, hash, updated_at) VALUES ($1, 0, $2, $3) \
-         ON CONFLICT (chain) DO NOTHING",
-    )
-    .bind(&chain)
-    .bind(GENESIS)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let (seq, prev_hash): (i64, String) = sqlx::query_as(
+/// Take the next seq of `chain` (locking its head row until commit): `(seq, previous hash)`, or
+/// `None` if the chain has no head yet.
+async fn advance_head(
+    conn: &mut AnyConnection,
+    chain: &str,
+    now: i64,
+) -> Result<Option<(i64, String)>, ApiError> {
+    Ok(sqlx::query_as(
         "UPDATE audit_chain_heads SET seq = seq + 1, updated_at = $2 WHERE chain = $1 \
          RETURNING seq, hash",
     )
-    .bind(&chain)
+    .bind(chain)
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Append `e` to its chain's head (in the caller's transaction; locks the head until commit).
+pub(crate) async fn link(conn: &mut AnyConnection, e: &Entry) -> Result<Link, ApiError> {
+    let chain = chain_of(e.network_id.as_deref(), &e.target);
+    let now = now_ms();
+    // The head exists but for a chain's first entry: advance it, and create it only if missing
+    // (then advance again; a concurrent creator is harmless, DO NOTHING).
+    let (seq, prev_hash) = match advance_head(&mut *conn, &chain, now).await? {
+        Some(head) => head,
+        None => {
+            sqlx::query(
+                "INSERT INTO audit_chain_heads (chain, seq, hash, updated_at) \
+                 VALUES ($1, 0, $2, $3) ON CONFLICT (chain) DO NOTHING",
+            )
+            .bind(&chain)
+            .bind(GENESIS)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            advance_head(&mut *conn, &chain, now)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("audit chain head {chain} missing")))?
+        }
+    };
     let hash = entry_hash(&chain, seq, &prev_hash, e);
     sqlx::query("UPDATE audit_chain_heads SET hash = $2 WHERE chain = $1")
         .bind(&chain)

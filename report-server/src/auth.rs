@@ -57,6 +57,12 @@ impl Role {
         }
     }
 
+    /// A platform's machine role (relay or service), whose authentications the hot-path cache may
+    /// keep ([`crate::cache`]); people's roles (admin, moderator) always read the database.
+    pub fn is_machine(self) -> bool {
+        matches!(self, Role::Relay | Role::Service)
+    }
+
     /// Parse a stored name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -243,8 +249,8 @@ impl Caller {
 pub struct AuthState {
     /// The database holding the tokens.
     pub db: AnyPool,
-    /// Stamping-path cache of relay authentications by token hash.
-    pub relay_callers: Arc<TtlMap<Caller>>,
+    /// Hot-path cache of relay and service authentications by token hash.
+    pub token_callers: Arc<TtlMap<Caller>>,
     /// Failed authentications per peer address.
     pub failures: Arc<FailureLimiter>,
 }
@@ -349,9 +355,10 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     .then_some(token))
 }
 
-/// Authenticate the request's bearer token (any role). With `cached` (the relay endpoints) the
-/// stamping-path cache is asked first and relay authentications are remembered. Lookups that fail
-/// count against the peer's [`FailureLimiter`] budget.
+/// Authenticate the request's bearer token (any role). With `cached` (the relay and service
+/// endpoints: stamping and report intake) the hot-path cache is asked first and relay and service
+/// authentications are remembered ([`crate::cache`]). Lookups that fail count against the peer's
+/// [`FailureLimiter`] budget.
 async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<Caller, ApiError> {
     // A request without an `Authorization` header may carry a console session cookie (state-
     // changing methods also need the CSRF header; see `crate::console::session`).
@@ -362,7 +369,7 @@ async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<C
     }
     let token = bearer(parts)?.ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token.as_bytes());
-    if cached && let Some(c) = auth.relay_callers.get(&hash) {
+    if cached && let Some(c) = auth.token_callers.get(&hash) {
         return Ok(c);
     }
     let peer = parts
@@ -378,8 +385,8 @@ async fn authenticate(parts: &Parts, auth: &AuthState, cached: bool) -> Result<C
         auth.failures.record_failure(ip, now);
     }
     let caller = result?;
-    if cached && caller.role == Role::Relay {
-        auth.relay_callers.put(&hash, caller.clone());
+    if cached && caller.role.is_machine() {
+        auth.token_callers.put(&hash, caller.clone());
     }
     Ok(caller)
 }
@@ -435,7 +442,7 @@ async fn require<S>(parts: &Parts, state: &S, role: Role) -> Result<Caller, ApiE
 where
     AuthState: FromRef<S>,
 {
-    let caller = authenticate(parts, &AuthState::from_ref(state), role == Role::Relay).await?;
+    let caller = authenticate(parts, &AuthState::from_ref(state), role.is_machine()).await?;
     if caller.role != role {
         return Err(ApiError::forbidden(format!(
             "this endpoint needs a {} token",

@@ -1,10 +1,15 @@
-//! A short-lived, per-instance cache for the stamping hot path: relay-token authentications and
-//! networks' current stamping keys (two [`TtlMap`]s in [`crate::state::AppState`]).
+//! A short-lived, per-instance cache for the two hot paths, stamping and report intake: relay- and
+//! service-token authentications, networks' current stamping keys, and networks' policies with
+//! their stored (sealed) keys ([`TtlMap`]s in [`crate::state::AppState`]).
 //!
-//! Off when the TTL is zero. With a TTL of T, a relay token revoked (or a network disabled) on any
-//! instance may still stamp on another instance for up to T, and after a rotation an instance may
-//! stamp with the previous key for up to T (harmless: that key stays valid for the policy's grace
-//! period). Nothing else is cached: report intake, admin and moderation always read the database.
+//! Off when the TTL is zero (`--stamp-cache-ms 0`). Any admin change made through this instance's
+//! API empties every map at once, so an instance always reads its own writes. With a TTL of T, a
+//! change made on *another* instance (or by the offline `report-server` commands) takes effect
+//! here within T: a relay or service token revoked, or a network disabled, may still stamp or
+//! submit for up to T; after a rotation an instance may stamp with the previous key for up to T
+//! (harmless: that key stays valid for the policy's grace period); a policy change (categories,
+//! limits, retention) or a key retired at once applies to intake up to T late. Moderator, admin and
+//! console requests are never served from the cache.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,6 +55,13 @@ impl<V: Clone> TtlMap<V> {
         let guard = self.entries.lock().ok()?;
         let (v, at) = guard.get(key)?;
         (at.elapsed() < self.ttl).then(|| v.clone())
+    }
+
+    /// Forget every entry (after an admin change on this instance).
+    pub fn clear(&self) {
+        if let Ok(mut guard) = self.entries.lock() {
+            guard.clear();
+        }
     }
 
     /// Remember `value` under `key` (no-op when disabled).

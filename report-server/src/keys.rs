@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, AnyExecutor, AnyPool};
 use zeroize::Zeroizing;
 
+use crate::cache::TtlMap;
 use crate::db::text_enum;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
@@ -347,6 +348,28 @@ pub async fn load_policy_and_keys(
     }
     let policy = policy.ok_or(ApiError::NotFound("network"))?.try_into()?;
     Ok((policy, keys))
+}
+
+/// A network's policy and stored keys, as [`load_policy_and_keys`] reads them.
+pub type PolicyAndKeys = (Policy, Vec<SealedKey>);
+
+/// [`load_policy_and_keys`] through the intake-path cache (`policies`, see [`crate::cache`]) for
+/// a report stamped with `key_id`: an entry that does not hold that key (rotated in since, on
+/// another instance) is read afresh, so a new key's stamps verify at once everywhere.
+pub async fn cached_policy_and_keys(
+    db: &AnyPool,
+    cache: &TtlMap<PolicyAndKeys>,
+    network: &str,
+    key_id: KeyId,
+) -> Result<PolicyAndKeys, ApiError> {
+    if let Some(hit) = cache.get(network)
+        && hit.1.iter().any(|k| k.key_id == i64::from(key_id.0))
+    {
+        return Ok(hit);
+    }
+    let loaded = load_policy_and_keys(db, network).await?;
+    cache.put(network, loaded.clone());
+    Ok(loaded)
 }
 
 /// Unseal stored keys into `network`'s key ring with `grace_ms` (404 if none is current); each

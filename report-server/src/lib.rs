@@ -76,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::attachments::router())
         .merge(routes::notes::router())
         .merge(routes::federation::router())
-        .merge(routes::admin::router())
+        .merge(routes::admin::router(&state))
         .merge(routes::openapi::router())
         .merge(console::router())
         .layer(

@@ -15,6 +15,7 @@ use crate::auth::{AuthState, Caller, FailureLimiter};
 use crate::cache::TtlMap;
 use crate::console::ConsoleSettings;
 use crate::db::Backend;
+use crate::keys::PolicyAndKeys;
 use crate::metrics::{Metrics, MetricsAccess};
 use crate::seal::ServerKey;
 
@@ -82,10 +83,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Arc<Limits>,
-    /// Stamping-path cache of relay authentications by token hash (see [`crate::cache`]).
-    pub relay_callers: Arc<TtlMap<Caller>>,
+    /// Hot-path cache of relay and service authentications by token hash (see [`crate::cache`]).
+    pub token_callers: Arc<TtlMap<Caller>>,
     /// Stamping-path cache of networks' current stamping keys (see [`crate::cache`]).
     pub current_keys: Arc<TtlMap<StampKey>>,
+    /// Intake-path cache of networks' policies and stored keys (see [`crate::cache`]).
+    pub policies: Arc<TtlMap<PolicyAndKeys>>,
     /// Console session settings (see [`crate::console`]).
     pub console: Arc<ConsoleSettings>,
     /// Failed authentications per peer address ([`Limits::auth_failures_per_minute`]).
@@ -102,13 +105,21 @@ impl AppState {
             backend,
             server_key: Arc::new(server_key),
             metrics: Arc::new(Metrics::new()),
-            relay_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
+            token_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
+            policies: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             auth_failures: Arc::new(FailureLimiter::new(limits.auth_failures_per_minute)),
             metrics_access: Arc::new(MetricsAccess::default()),
             limits: Arc::new(limits),
             console: Arc::new(ConsoleSettings::default()),
         }
+    }
+
+    /// Empty the hot-path caches ([`crate::cache`]): after every admin change on this instance.
+    pub fn forget_cached(&self) {
+        self.token_callers.clear();
+        self.current_keys.clear();
+        self.policies.clear();
     }
 
     /// The same state with these console settings.
@@ -128,7 +139,7 @@ impl FromRef<AppState> for AuthState {
     fn from_ref(state: &AppState) -> Self {
         AuthState {
             db: state.db.clone(),
-            relay_callers: state.relay_callers.clone(),
+            token_callers: state.token_callers.clone(),
             failures: state.auth_failures.clone(),
         }
     }

@@ -60,19 +60,62 @@ pub fn check_storable(what: &str, s: &str) -> Result<(), ApiError> {
 /// [`check_storable`] on every string (object keys too) of a JSON document; `what` names the
 /// document, and the error names the offending field's path (`body.report.message.context`).
 pub fn check_json_storable(what: &str, v: &serde_json::Value) -> Result<(), ApiError> {
+    let Some(steps) = first_nul(v) else {
+        return Ok(());
+    };
+    let mut field = what.to_owned();
+    let mut in_key = false;
+    for step in steps.iter().rev() {
+        match step {
+            NulAt::Index(i) => field.push_str(&format!("[{i}]")),
+            NulAt::Field(k) => {
+                field.push('.');
+                field.push_str(k);
+            }
+            NulAt::Key => in_key = true,
+        }
+    }
+    let what = if in_key {
+        format!("a key of {field}")
+    } else {
+        field
+    };
+    check_storable(&what, "\0")
+}
+
+/// One step of the path to the first string holding a NUL, found without allocating anything
+/// unless there is one (every request body passes this check).
+enum NulAt<'a> {
+    Index(usize),
+    Field(&'a str),
+    /// The NUL is in a key of the object the steps before lead to.
+    Key,
+}
+
+/// The path to the first string (object keys too, each key before its value) with a NUL,
+/// innermost step first.
+fn first_nul(v: &serde_json::Value) -> Option<Vec<NulAt<'_>>> {
     use serde_json::Value;
     match v {
-        Value::String(s) => check_storable(what, s),
+        Value::String(s) => s.contains('\0').then(Vec::new),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| check_json_storable(&format!("{what}[{i}]"), item)),
-        Value::Object(map) => map.iter().try_for_each(|(k, item)| {
-            check_storable(&format!("a key of {what}"), k)?;
-            check_json_storable(&format!("{what}.{k}"), item)
+            .find_map(|(i, item)| first_nul(item).map(|p| inside(NulAt::Index(i), p))),
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                return Some(vec![NulAt::Key]);
+            }
+            first_nul(item).map(|p| inside(NulAt::Field(k), p))
         }),
-        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
+}
+
+/// `path` (innermost step first) with `step` outside it.
+fn inside<'a>(step: NulAt<'a>, mut path: Vec<NulAt<'a>>) -> Vec<NulAt<'a>> {
+    path.push(step);
+    path
 }
 
 /// 400 `invalid_parameter` unless `s` is 1..=`max` bytes, not blank, without NUL (free text:
@@ -98,4 +141,34 @@ pub fn check_identifier(what: &str, s: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_json_storable;
+
+    fn message(v: serde_json::Value) -> Option<String> {
+        check_json_storable("body", &v).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn json_nul_is_refused_with_its_path() {
+        use serde_json::json;
+        assert_eq!(
+            message(json!({"a": [1, "x", {"b": "ok"}], "c": null})),
+            None
+        );
+        let nested = message(json!({"a": [1, "x", {"b": "o\u{0}k"}]})).unwrap();
+        assert!(
+            nested.contains("body.a[2].b must not contain NUL"),
+            "{nested}"
+        );
+        let key = message(json!({"a": {"k\u{0}": 1}})).unwrap();
+        assert!(
+            key.contains("a key of body.a must not contain NUL"),
+            "{key}"
+        );
+        let top = message(json!({"\u{0}": 1})).unwrap();
+        assert!(top.contains("a key of body must not contain NUL"), "{top}");
+    }
 }

@@ -1255,11 +1255,16 @@ async fn endpoint_role_matrix() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
-/// The stamping-path cache (`--stamp-cache-ms`): bounded staleness for relay revocation and key
-/// rotation, and nothing cached for other roles.
+/// The hot-path cache (`--stamp-cache-ms`): the instance an admin change is made on reads it at
+/// once; another instance over the same database keeps relay and service authentications, the
+/// current key and the network's policy for at most the TTL; moderator tokens are never cached.
 #[tokio::test]
-async fn stamp_cache_bounded_staleness() {
-    let ttl = std::time::Duration::from_millis(400);
+async fn hot_path_cache_bounded_staleness() {
+    use std::sync::Arc;
+
+    use report_server::cache::TtlMap;
+
+    let ttl = std::time::Duration::from_secs(2);
     let h = harness_with(
         default_db().await,
         Limits {
@@ -1268,71 +1273,153 @@ async fn stamp_cache_bounded_staleness() {
         },
     )
     .await;
-    let t = h.t();
     let a = Some(h.admin.as_str());
-    let r = t
+    let here = h.t();
+    // A second instance over the same database, with caches of its own.
+    let there = Transport::Router(report_server::router(report_server::AppState {
+        token_callers: Arc::new(TtlMap::new(ttl)),
+        current_keys: Arc::new(TtlMap::new(ttl)),
+        policies: Arc::new(TtlMap::new(ttl)),
+        ..h.state.clone()
+    }));
+    let token =
+        |role: &str, subject: &str| json!({ "role": role, "network": "net1", "subject": subject });
+    let mut issued = Vec::new();
+    for (role, subject) in [("relay", "c"), ("service", "s"), ("moderator", "m")] {
+        let r = here.post("/v1/admin/tokens", a, token(role, subject)).await;
+        issued.push((
+            r.body["id"].as_str().unwrap().to_owned(),
+            r.body["token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let [
+        (relay_id, relay),
+        (service_id, service),
+        (moderator_id, moderator),
+    ] = <[(String, String); 3]>::try_from(issued).unwrap();
+    // A report of a new message stamped through `t`.
+    let report = |t: &Transport, mid: &'static str| {
+        let t = t.clone();
+        let relay = h.net1.relay.clone();
+        async move {
+            let m = franked(&t, &relay, dm("net1", "mallory", "bob", mid), b"x").await;
+            submission("bob", report_json(m, "bob", vec![]))
+        }
+    };
+    // Warm both instances: the relay and service tokens, key 1, the policy (category "spam").
+    for t in [&here, &there] {
+        let r = t
+            .post(
+                "/v1/stamp",
+                Some(&relay),
+                stamp_req(&dm("net1", "a", "b", "w")),
+            )
+            .await;
+        assert_eq!(r.body["stamp"]["key_id"], 1);
+        assert_eq!(
+            t.post("/v1/reports", Some(&service), json!({}))
+                .await
+                .code(),
+            "malformed"
+        );
+        assert_eq!(
+            t.get("/v1/cases", Some(&moderator)).await.status,
+            StatusCode::OK
+        );
+    }
+    let r = there
         .post(
-            "/v1/admin/tokens",
-            a,
-            json!({ "role": "relay", "network": "net1", "subject": "c" }),
+            "/v1/reports",
+            Some(&h.net1.service),
+            report(&there, "p1").await,
         )
         .await;
-    let (id, tok) = (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["token"].as_str().unwrap().to_owned(),
-    );
-    let m = franked(&t, &tok, dm("net1", "a", "b", "m1"), b"x").await;
-    assert_eq!(m.stamp.key_id, KeyId(1));
-    t.call(Method::DELETE, &format!("/v1/admin/tokens/{id}"), a, None)
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Admin changes on this instance: tokens revoked, key rotated, "spam" no longer a category.
+    for id in [&relay_id, &service_id, &moderator_id] {
+        let r = here
+            .call(Method::DELETE, &format!("/v1/admin/tokens/{id}"), a, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    here.post("/v1/admin/networks/net1/keys/rotate", a, json!({}))
         .await;
-    t.post("/v1/admin/networks/net1/keys/rotate", a, json!({}))
+    let mut p = here.get("/v1/admin/networks/net1/policy", a).await.body;
+    p["categories"] = json!(["other"]);
+    let r = here
+        .call(Method::PUT, "/v1/admin/networks/net1/policy", a, Some(p))
         .await;
-    // Within the TTL: the cached authentication and key are still used.
-    let r = t
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Here: every change is in force at once.
+    let in_force = |t: &Transport, mid: &'static str| {
+        let t = t.clone();
+        let (relay, service, moderator) = (relay.clone(), service.clone(), moderator.clone());
+        let (own_relay, own_service) = (h.net1.relay.clone(), h.net1.service.clone());
+        async move {
+            let ctx = dm("net1", "a", "b", mid);
+            let r = t.post("/v1/stamp", Some(&relay), stamp_req(&ctx)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked relay");
+            let r = t.post("/v1/reports", Some(&service), json!({})).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked service");
+            let r = t.post("/v1/stamp", Some(&own_relay), stamp_req(&ctx)).await;
+            assert_eq!(r.body["stamp"]["key_id"], 2, "rotated key");
+            let r = t
+                .post("/v1/reports", Some(&own_service), report(&t, mid).await)
+                .await;
+            assert_eq!(r.code(), "unknown_category", "policy");
+            let r = t.get("/v1/cases", Some(&moderator)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked moderator");
+        }
+    };
+    in_force(&here, "h1").await;
+    // There, within the TTL: the cached authentications, key and policy are still used; the
+    // moderator token, never cached, is refused at once.
+    let r = there
         .post(
             "/v1/stamp",
-            Some(&tok),
-            stamp_req(&dm("net1", "a", "b", "m2")),
+            Some(&relay),
+            stamp_req(&dm("net1", "a", "b", "t1")),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body["stamp"]["key_id"], 1);
+    assert_eq!(
+        (r.status, r.body["stamp"]["key_id"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+    assert_eq!(
+        there
+            .post("/v1/reports", Some(&service), json!({}))
+            .await
+            .code(),
+        "malformed"
+    );
+    let r = there
+        .post(
+            "/v1/reports",
+            Some(&h.net1.service),
+            report(&there, "t2").await,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "stale policy still accepts spam: {}",
+        r.body
+    );
+    // A stamp by a key the cached policy does not know yet (made here, after the rotation) makes
+    // there read the policy and keys afresh: verified, then refused by the new policy.
+    let r = there
+        .post(
+            "/v1/reports",
+            Some(&h.net1.service),
+            report(&here, "t4").await,
+        )
+        .await;
+    assert_eq!(r.code(), "unknown_category", "{}", r.body);
+    let r = there.get("/v1/cases", Some(&moderator)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // There, after the TTL: every change is in force.
     tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
-    // After the TTL: revocation and rotation are in force.
-    let r = t
-        .post(
-            "/v1/stamp",
-            Some(&tok),
-            stamp_req(&dm("net1", "a", "b", "m3")),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = t
-        .post(
-            "/v1/stamp",
-            Some(&h.net1.relay),
-            stamp_req(&dm("net1", "a", "b", "m4")),
-        )
-        .await;
-    assert_eq!(r.body["stamp"]["key_id"], 2);
-    // Other roles are never cached: a revoked service token fails at once.
-    let r = t
-        .post(
-            "/v1/admin/tokens",
-            a,
-            json!({ "role": "service", "network": "net1", "subject": "s" }),
-        )
-        .await;
-    let (sid, stok) = (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["token"].as_str().unwrap().to_owned(),
-    );
-    let r = t.post("/v1/reports", Some(&stok), json!({})).await;
-    assert_eq!(r.code(), "malformed");
-    t.call(Method::DELETE, &format!("/v1/admin/tokens/{sid}"), a, None)
-        .await;
-    let r = t.post("/v1/reports", Some(&stok), json!({})).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    in_force(&there, "t3").await;
 }
 
 #[tokio::test]

@@ -433,7 +433,13 @@ async fn check(
     } else {
         Some(peers::active_for_intake(&state.db, network, &origin).await?)
     };
-    let (policy, stored_keys) = keys::load_policy_and_keys(&state.db, network).await?;
+    let (policy, stored_keys) = keys::cached_policy_and_keys(
+        &state.db,
+        &state.policies,
+        network,
+        report.message.stamp.key_id,
+    )
+    .await?;
     if let Some(c) = &sub.category
         && !policy.categories.is_empty()
         && !policy.categories.contains(c)

@@ -25,11 +25,39 @@ pub mod transparency;
 pub mod webhooks;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use crate::state::AppState;
 
-/// Every admin route.
-pub fn router() -> Router<AppState> {
+/// Every admin route; any request that may change something (every method but `GET` and `HEAD`)
+/// empties this instance's hot-path caches once it is answered ([`crate::cache`]), so the
+/// stamping and intake paths read the change at once here.
+pub fn router(state: &AppState) -> Router<AppState> {
+    resources().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        forget_cached_after_writes,
+    ))
+}
+
+async fn forget_cached_after_writes(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let response = next.run(req).await;
+    if writes {
+        state.forget_cached();
+    }
+    response
+}
+
+fn resources() -> Router<AppState> {
     Router::new()
         .merge(networks::router())
         .merge(keys::router())
