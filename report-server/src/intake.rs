@@ -200,8 +200,8 @@ impl<'a> Intake<'a> {
         let ctx = verified.context();
         let (gkey, commitment_b64, stamp_b64) = case_keys(verified)?;
 
-        // One transaction, one commit: case (upsert), distinct reporter, report, evidence, count,
-        // rate-limit counters (last, so their rows are locked only briefly).
+        // One transaction, one commit: case (upsert), rate-limit check, distinct reporter, report,
+        // evidence, count, rate-limit counters (last, so their rows are locked only briefly).
         let fresh_case_id = new_id("case")?;
         let mut change = Change::begin(db, self.actor).await?;
         let tx = change.conn();
@@ -232,6 +232,11 @@ impl<'a> Intake<'a> {
         .bind(origin)
         .fetch_one(&mut *tx)
         .await?;
+        // The network's intake rate limits, for its own reporters and for forwarded ones
+        // (pseudonyms) alike: a 429 rolls the upsert back. Checked after the first write, not
+        // before: on SQLite a transaction that reads first and then writes while another connection
+        // writes fails at once with SQLITE_BUSY instead of waiting for the lock.
+        ratelimit::check(&mut *tx, self.policy, network, &report.reporter, now).await?;
         // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
         let new_case = case_id == fresh_case_id;
         let new_reporter = sqlx::query(

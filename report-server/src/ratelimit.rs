@@ -7,11 +7,14 @@
 //! not serialise on one row. Cost per check: one indexed range read of at most 10 (reporter) or
 //! 10 × 16 (network) rows, whatever the traffic.
 //!
-//! Checks run before verification (cheap refusal); increments run in the transaction that stores a
-//! verified report (rejected submissions leave no trace), so concurrent submissions can overshoot a limit by at most the
-//! number of requests in flight.
+//! Checks and increments both run in the transaction that stores a verified report
+//! ([`crate::intake::Intake::begin`], for a platform's own reports and for forwards from peers
+//! alike), so a rejected submission leaves no trace, and concurrent submissions can overshoot a
+//! limit by at most the number of requests in flight. Verification (tens of µs of CPU, no I/O)
+//! runs first: checking before it cost every report a database round trip of its own, more than
+//! the verification it could save an over-limit submission.
 
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyConnection;
 
 use crate::error::ApiError;
 use crate::keys::Policy;
@@ -49,9 +52,10 @@ fn scopes(policy: &Policy, network: &str, reporter: &str) -> [Scope; 2] {
     ]
 }
 
-/// 429 `rate_limited` if the reporter or the network used up its limit in the window ending `now`.
+/// 429 `rate_limited` if the reporter or the network used up its limit in the window ending `now`
+/// (inside the intake transaction).
 pub async fn check(
-    db: &AnyPool,
+    conn: &mut AnyConnection,
     policy: &Policy,
     network: &str,
     reporter: &str,
@@ -69,7 +73,7 @@ pub async fn check(
     .bind(&scopes[0].key)
     .bind(&scopes[1].key)
     .bind(since)
-    .fetch_one(db)
+    .fetch_one(conn)
     .await?;
     for (scope, used) in scopes.into_iter().zip([used0, used1]) {
         if to_u64(used) >= scope.limit {

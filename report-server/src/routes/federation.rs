@@ -22,10 +22,10 @@ use crate::extract::ApiPath;
 use crate::federation;
 use crate::federation::forward::{self, CaseFederation, Decision, Forward, Inbound};
 use crate::intake::{self, Federation};
+use crate::keys;
 use crate::routes::reports::parse_report;
 use crate::state::AppState;
 use crate::util::{now_ms, to_i64, to_u64};
-use crate::{keys, ratelimit};
 
 /// `Cache-Control` of the well-known keys: shared caches may keep them 5 minutes.
 pub const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
@@ -85,8 +85,6 @@ async fn receive_forward(
         });
     }
     let (policy, stored_keys) = keys::load_policy_and_keys(&state.db, &fwd.to).await?;
-    // The network's intake rate limits apply to forwarded reporters (pseudonyms) too.
-    ratelimit::check(&state.db, &policy, &fwd.to, &report.reporter, now).await?;
     let ring = keys::build_ring(
         &state.server_key,
         &fwd.to,

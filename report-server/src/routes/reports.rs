@@ -53,7 +53,7 @@ use crate::federation::peers;
 use crate::keys::{self, Policy};
 use crate::state::{AppState, Limits};
 use crate::util::{now_ms, to_u64};
-use crate::{federation, intake, ratelimit};
+use crate::{federation, intake};
 
 /// The report routes (outside the server-wide body limit and timeout: see the module docs).
 pub fn router(limits: &Limits) -> Router<AppState> {
@@ -450,7 +450,6 @@ async fn check(
         ));
     }
     let now = now_ms();
-    ratelimit::check(&state.db, &policy, network, &sub.reporter, now).await?;
     let report_policy = policy.report_policy();
     let (verified, outbound) = match peer {
         None => {
