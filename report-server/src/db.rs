@@ -171,6 +171,10 @@ fn prepare_sqlite_file(path: &std::path::Path) {
     let _ = path;
 }
 
+/// A pooled connection idle this long is pinged before it is handed out (a fresher one was
+/// pinged when it was returned).
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// How the pool waits for the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
@@ -228,7 +232,19 @@ pub async fn connect_with(
     }
     let mut options = AnyPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
-        .acquire_timeout(settings.acquire_timeout);
+        .acquire_timeout(settings.acquire_timeout)
+        // sqlx pings every connection when it goes back to the pool (and drops it if that fails);
+        // pinging it again on the way out cost a round trip per request on the hot paths. Only a
+        // connection idle for a while (its server may have gone away since) is pinged first.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        });
     let statement_timeout = settings
         .statement_timeout
         .filter(|_| backend == Backend::Postgres);
