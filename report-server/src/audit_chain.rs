@@ -205,7 +205,7 @@ pub async fn backfill(db: &AnyPool) -> Result<u64, ApiError> {
             return Ok(linked);
         }
         for e in rows {
-            let mut tx = db.begin().await?;
+            let mut tx = crate::db::begin_write(db).await?;
             let l = link(&mut tx, &e).await?;
             let n = sqlx::query(
                 "UPDATE audit_log SET chain = $2, seq = $3, prev_hash = $4, hash = $5 \

@@ -33,7 +33,7 @@ impl Change {
     /// Start a change made by `actor` (an audit actor string, e.g. `admin:root`).
     pub async fn begin(db: &AnyPool, actor: impl Into<String>) -> Result<Self, ApiError> {
         Ok(Self {
-            tx: db.begin().await?,
+            tx: crate::db::begin_write(db).await?,
             actor: actor.into(),
             events: Vec::new(),
         })

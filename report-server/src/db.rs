@@ -171,6 +171,22 @@ fn prepare_sqlite_file(path: &std::path::Path) {
     let _ = path;
 }
 
+/// Begin a transaction that will write: `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL.
+///
+/// SQLite's deferred `BEGIN` takes the write lock only at the first write; if the transaction read
+/// something first and another connection committed in between, that write fails at once with
+/// `SQLITE_BUSY` (its snapshot is stale), which no waiting can cure. Taking the lock at the start
+/// makes every writer wait its turn (up to the busy timeout) instead.
+pub async fn begin_write(
+    db: &AnyPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if db.connect_options().database_url.scheme() == "sqlite" {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
+}
+
 /// A pooled connection idle this long is pinged before it is handed out (a fresher one was
 /// pinged when it was returned).
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);

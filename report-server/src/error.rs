@@ -286,7 +286,8 @@ impl IntoResponse for ApiError {
 /// request is wrong" or "the server is broken": the pool timed out or is closed, the connection
 /// failed or broke (I/O, TLS, SQLite worker), or PostgreSQL refused or cancelled the work (SQLSTATE
 /// class 08 connection exception, 53300 too many connections, 55P03 lock not available, 57014
-/// statement timeout, 57P01–57P03 shutdown / starting up). The request may be retried.
+/// statement timeout, 57P01–57P03 shutdown / starting up), or SQLite stayed locked by another
+/// writer past the busy timeout (`SQLITE_BUSY` and its extended codes). The request may be retried.
 pub fn database_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut
@@ -300,6 +301,10 @@ pub fn database_unavailable(e: &sqlx::Error) -> bool {
                     &*c,
                     "53300" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
                 )
+                // SQLite's SQLITE_BUSY and its extended codes (recovery, snapshot, timeout): the
+                // database is locked by another writer for longer than the busy timeout.
+                || (d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && matches!(&*c, "5" | "261" | "517" | "773"))
         }),
         _ => false,
     }

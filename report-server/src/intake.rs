@@ -139,7 +139,7 @@ impl Pending<'_> {
         let s = &self.stored;
         if s.duplicate {
             self.change.rollback().await?;
-            let mut tx = self.db.begin().await?;
+            let mut tx = crate::db::begin_write(self.db).await?;
             ratelimit::record(&mut tx, i.policy, i.network, &self.reporter, i.now).await?;
             tx.commit().await?;
             return Ok(self.stored);
@@ -233,9 +233,7 @@ impl<'a> Intake<'a> {
         .fetch_one(&mut *tx)
         .await?;
         // The network's intake rate limits, for its own reporters and for forwarded ones
-        // (pseudonyms) alike: a 429 rolls the upsert back. Checked after the first write, not
-        // before: on SQLite a transaction that reads first and then writes while another connection
-        // writes fails at once with SQLITE_BUSY instead of waiting for the lock.
+        // (pseudonyms) alike: a 429 rolls the upsert back.
         ratelimit::check(&mut *tx, self.policy, network, &report.reporter, now).await?;
         // A new case was inserted with report_count = 1 for this (necessarily new) reporter.
         let new_case = case_id == fresh_case_id;

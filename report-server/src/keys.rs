@@ -738,7 +738,7 @@ pub async fn create_network(
     display_name: &str,
     policy: &Policy,
 ) -> Result<(), ApiError> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     insert_network(&mut tx, server_key, id, display_name, policy).await?;
     tx.commit().await?;
     Ok(())

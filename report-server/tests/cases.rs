@@ -1029,3 +1029,29 @@ async fn concurrent_transitions_have_one_winner() {
         assert_eq!(actions[0], "report.accept");
     }
 }
+
+/// On SQLite a change that reads before it writes (a transition reads the case first) waits for
+/// another connection's write instead of failing at once with `SQLITE_BUSY` (a 500): every change
+/// takes the write lock when it begins.
+#[tokio::test]
+async fn a_transition_waits_for_a_concurrent_writer_on_sqlite() {
+    let h = harness_with(TestDb::sqlite(), report_server::Limits::default()).await;
+    let id = new_case(&h, "net1", "spam", "hello").await;
+    let mut writer = h.state.db.begin().await.unwrap();
+    sqlx::query("INSERT INTO server_meta (name, value, created_at) VALUES ('held', 'x', 0)")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let t = h.t();
+    let path = format!("/v1/cases/{id}/assign");
+    let assign = t.post(&path, Some(&h.net1.moderator), json!({}));
+    // The other writer commits while the transition waits: a transaction that read before that
+    // commit can no longer write on SQLite unless it held the write lock from its start.
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        writer.commit().await.unwrap();
+    };
+    let (r, ()) = tokio::join!(assign, release);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["state"], "assigned");
+}
