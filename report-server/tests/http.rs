@@ -398,3 +398,46 @@ async fn http_multiple_authorization_headers_are_refused() {
     stop.send(()).unwrap();
     handle.await.unwrap().unwrap();
 }
+
+/// A refused multipart report is answered only once the rest of its (short) body has arrived, so
+/// a client that writes its whole body before it reads (most HTTP clients) gets the 422 rather than
+/// a broken pipe. Here the blob's first segment is corrupt: the server knows the answer after
+/// 64 KiB, while the client still holds back the body's last bytes.
+#[tokio::test]
+async fn a_refused_upload_is_answered_after_its_body() {
+    use franking_core::frank::attachment::HEADER_LEN;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let h = harness().await;
+    let (addr, stop, handle) = spawn_http(h.state.clone()).await;
+    let t = Transport::Http(addr);
+    let (ct, body) = attachment_report_body(&t, "net1", &h.net1, &[5u8; 200_000], |blob| {
+        blob[HEADER_LEN + 100] ^= 1;
+    })
+    .await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        h.net1.service,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let (most, rest) = body.split_at(body.len() - 10);
+    s.write_all(most).await.unwrap();
+    let mut first = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(400), s.read(&mut first)).await;
+    assert!(early.is_err(), "answered before the body ended: {early:?}");
+    s.write_all(rest).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+    assert!(answer.contains("attachment_tag_invalid"), "{answer}");
+    assert_eq!(count(&h.state, "reports").await, 0);
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+}

@@ -374,7 +374,15 @@ pub async fn parse_multipart(
     })
 }
 
-/// A multipart report: the `report` part, then the reported message's attachment blobs.
+/// Most of a refused multipart body read and discarded before the refusal is sent, and how long
+/// that may take: a client that writes its whole body before reading the answer (most HTTP
+/// clients) then gets the 4xx instead of a broken pipe, while a refused large upload is not read
+/// to its end.
+const DRAIN_BYTES: usize = 1 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A multipart report: the `report` part, then the reported message's attachment blobs. When it
+/// is refused, what remains of a short body is read first (see [`DRAIN_BYTES`]).
 async fn multipart_intake(
     state: &AppState,
     service: &ServiceAuth,
@@ -383,7 +391,33 @@ async fn multipart_intake(
     let mut parts = Multipart::from_request(req, state)
         .await
         .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
-    let bytes = read_report_part(&mut parts, state.limits.max_body_bytes).await?;
+    let result = store_multipart(state, service, &mut parts).await;
+    if result.is_err() {
+        let _ = tokio::time::timeout(DRAIN_TIME, drain(&mut parts)).await;
+    }
+    result
+}
+
+/// Read and drop the rest of `parts`, at most [`DRAIN_BYTES`]; stops at the first error.
+async fn drain(parts: &mut Multipart) {
+    let mut budget = DRAIN_BYTES;
+    while let Ok(Some(mut field)) = parts.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            budget = match budget.checked_sub(chunk.len()) {
+                Some(left) => left,
+                None => return,
+            };
+        }
+    }
+}
+
+/// The multipart intake proper (see [`multipart_intake`]).
+async fn store_multipart(
+    state: &AppState,
+    service: &ServiceAuth,
+    parts: &mut Multipart,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let bytes = read_report_part(parts, state.limits.max_body_bytes).await?;
     let checked = check(state, service, parse_submission(&bytes)?).await?;
     let refs = checked.attachment_refs();
     attachments::check_limits(&checked.policy, &refs)?;

@@ -361,10 +361,34 @@ pub async fn report_with_attachment(
     tokens: &NetTokens,
     attachment: &[u8],
 ) -> Value {
+    let (ct, body) = attachment_report_body(t, net, tokens, attachment, |_| {}).await;
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            Some(&tokens.service),
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+/// The multipart body (and its content type) of bob's report, on `net`, of a message from mallory
+/// that carries one attachment holding `attachment`; `tamper` may alter the sealed blob first.
+pub async fn attachment_report_body(
+    t: &Transport,
+    net: &str,
+    tokens: &NetTokens,
+    attachment: &[u8],
+    tamper: impl FnOnce(&mut Vec<u8>),
+) -> (String, Vec<u8>) {
     use franking_core::frank::attachment::seal_attachment;
     use franking_core::frank::content::MessageContent;
     let mut blob = Vec::new();
     let reference = seal_attachment("image/png", attachment, &mut blob).unwrap();
+    tamper(&mut blob);
     let content = MessageContent {
         text: "see attached".into(),
         attachments: vec![reference],
@@ -382,18 +406,7 @@ pub async fn report_with_attachment(
     .into_bytes();
     body.extend_from_slice(&blob);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let ct = format!("multipart/form-data; boundary={boundary}");
-    let r = t
-        .raw(
-            Method::POST,
-            "/v1/reports",
-            Some(&tokens.service),
-            Some(&ct),
-            body,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// Report (as bob, on `net`) a message from mallory with `plaintext`; asserts 201 and returns the
