@@ -282,6 +282,10 @@ fn cross_network(a_db: TestDb, b_db: TestDb) {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = submit(&b, &netb, &fresh);
     assert_eq!(r.status, 201, "{}", r.body);
+    // B forwards it in the background: wait until A has it, so A's case count below is settled.
+    eventually("the second forward reaches A", || {
+        (cases(&a, &neta).len() == 2).then_some(())
+    });
     let r = b.call(
         "PATCH",
         &peer_a,
