@@ -674,6 +674,45 @@ async fn admin_issues_a_token_shown_once_and_rotates_a_key() {
             .get("/v1/admin/networks/net1/keys", Some(&s.h.admin))
             .await;
     assert_eq!(r.body["keys"].as_array().unwrap().len(), 2);
+    // Stop key 1 at once: the table shows when, and offers no retire button for it any more.
+    b.wait_true(
+        "[...document.querySelectorAll('input[type=checkbox]')].some(c => c.getAttribute('aria-label') === 'Stop verifying key 1 now')",
+        "key 1's retire controls",
+    )
+    .await;
+    b.js("document.querySelector('input[aria-label=\"Stop verifying key 1 now\"]').click(); \
+          document.querySelector('input[aria-label=\"Stop verifying key 1 now\"]').closest('td').querySelector('button').click(); \
+          return null;")
+        .await;
+    b.wait_true(
+        "document.getElementById('flash').textContent.startsWith('Key 1 retired (no longer verifies)')",
+        "immediate retirement",
+    )
+    .await;
+    b.wait_true(
+        "[...document.querySelectorAll('td')].some(td => td.textContent === 'verifies nothing') && !document.querySelector('input[aria-label=\"Stop verifying key 1 now\"]')",
+        "key 1 shown as stopped",
+    )
+    .await;
+    let r =
+        s.h.t()
+            .get("/v1/admin/networks/net1/keys", Some(&s.h.admin))
+            .await;
+    let key1 = r.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == 1)
+        .unwrap()
+        .clone();
+    assert!(key1["stopped_at"].is_i64(), "{key1}");
+    let stopped_header = b
+        .js("return [...document.querySelectorAll('th')].some(th => th.textContent === 'Stopped verifying');")
+        .await;
+    assert_eq!(stopped_header, serde_json::json!(true));
+    b.js("document.getElementById('net-h').scrollIntoView(); return null;")
+        .await;
+    b.screenshot("console-admin-keys.png").await;
     // Audit log lists the console sign-in and the rotation.
     b.goto(&s.url("#/admin/audit")).await;
     b.wait_true(

@@ -103,8 +103,11 @@ async function networkDetail(netId, rerender) {
       flash(`Key ${k.key_id} retired${immediate.checked ? ' (no longer verifies)' : ''}.`);
       rerender();
     } }, 'Retire');
-    return [String(k.key_id), badge(k.status), time(k.created_at), time(k.retired_at),
-      k.status === 'current' ? h('span', { class: 'muted' }, 'rotate to retire') : h('span', { class: 'inline' }, immediate, ' now ', retire)];
+    let action;
+    if (k.status === 'current') action = h('span', { class: 'muted' }, 'rotate to retire');
+    else if (k.stopped_at) action = h('span', { class: 'muted' }, 'verifies nothing');
+    else action = h('span', { class: 'inline' }, immediate, ' now ', retire);
+    return [String(k.key_id), badge(k.status), time(k.created_at), time(k.retired_at), time(k.stopped_at), action];
   });
   const rotate = h('button', { type: 'button', id: 'rotate-key', onclick: async () => {
     const res = await api('POST', `/v1/admin/networks/${seg(netId)}/keys/rotate`, {});
@@ -119,7 +122,7 @@ async function networkDetail(netId, rerender) {
     h('p', {}, toggle), st,
     h('h3', {}, 'Policy'), policy,
     h('h3', {}, 'Stamping keys'),
-    table({ text: `Stamping keys of ${n.id}` }, ['Key id', 'Status', 'Created', 'Retired', 'Retire'], keyRows),
+    table({ text: `Stamping keys of ${n.id}` }, ['Key id', 'Status', 'Created', 'Retired', 'Stopped verifying', 'Retire'], keyRows),
     h('p', {}, rotate), keyStatus);
 }
 
