@@ -76,4 +76,4 @@ token() { sed -n "s/^  $1 token: *//p" "$work/server.log"; }
 
 target/release/examples/load "http://127.0.0.1:$port" "$(token admin)" "$(token relay)" "$(token service)" \
     --network dev --reports "$REPORTS" --requests "$REQUESTS" --concurrency "$LEVELS" \
-    --pgbench "$pgbench_arg" "${SVG_ARGS[@]}"
+    --pgbench "$pgbench_arg" --server-pid "$server_pid" "${SVG_ARGS[@]}"

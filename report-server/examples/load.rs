@@ -5,7 +5,7 @@
 //! cargo run --release -p report-server --example load -- \
 //!     http://127.0.0.1:8080 ADMIN_TOKEN RELAY_TOKEN SERVICE_TOKEN \
 //!     [--network dev] [--reports N] [--requests N] [--concurrency 1,8,32] \
-//!     [--pgbench 1=TPS,8=TPS,32=TPS] [--svg DIR]
+//!     [--pgbench 1=TPS,8=TPS,32=TPS] [--server-pid PID] [--svg DIR]
 //! ```
 //!
 //! `scripts/bench-server.sh` runs the whole comparison with one command (a PostgreSQL-backed
@@ -19,7 +19,9 @@
 //! `POST /v1/stamp`, `POST /v1/stamp/batch` (100 items per request; stamps/s) and `POST
 //! /v1/reports` (each report distinct, verified and durably stored). Prints one line per run and a
 //! table with the ratios the performance issue asks for (stamp / healthz, reports / pgbench when
-//! `--pgbench` gives the database's rate at the same client counts); with `--svg DIR` writes
+//! `--pgbench` gives the database's rate at the same client counts), and with `--server-pid` the
+//! server's own CPU time per request (from `/proc`, so the load generator's share of the machine
+//! does not blur it); with `--svg DIR` writes
 //! `server-throughput.svg` and `intake-throughput.svg` there. Only talks to a server on this
 //! machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -122,12 +124,31 @@ struct Measured {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// The server's CPU time per request (µs), with `--server-pid`.
+    server_us: Option<f64>,
+}
+
+/// CPU time (ns) the process `pid` has spent so far, summed over its threads
+/// (`/proc/<pid>/task/*/schedstat`; threads that ended are not counted).
+fn cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
 }
 
 /// Send every body of `run` through `conc` connections; print a summary line.
-async fn drive(addr: &str, run: Run<'_>, conc: usize) -> Measured {
+async fn drive(addr: &str, run: Run<'_>, conc: usize, server: Option<u32>) -> Measured {
     let n = run.bodies.len();
     let queue = Arc::new(Mutex::new(run.bodies));
+    let cpu_before = server.and_then(cpu_ns);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
@@ -161,19 +182,26 @@ async fn drive(addr: &str, run: Run<'_>, conc: usize) -> Measured {
         errors += e;
     }
     let secs = start.elapsed().as_secs_f64();
+    let server_us = match (cpu_before, server.and_then(cpu_ns)) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / 1e3 / n as f64),
+        _ => None,
+    };
     lat.sort();
     let m = Measured {
         per_sec: n as f64 / secs,
         p50_ms: percentile(&lat, 0.50).as_secs_f64() * 1e3,
         p99_ms: percentile(&lat, 0.99).as_secs_f64() * 1e3,
         errors,
+        server_us,
     };
     println!(
-        "{:<30} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}",
+        "{:<30} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}{}",
         format!("{} {} (c={conc})", run.method, run.path),
         m.per_sec,
         m.p50_ms,
         m.p99_ms,
+        m.server_us
+            .map_or(String::new(), |us| format!("  server CPU {us:.1} µs/req")),
     );
     m
 }
@@ -190,6 +218,8 @@ struct Options {
     levels: Vec<usize>,
     pgbench: BTreeMap<usize, f64>,
     svg: Option<PathBuf>,
+    /// The server's process id, to measure its CPU time per request (same machine only).
+    server_pid: Option<u32>,
 }
 
 fn options() -> Options {
@@ -203,7 +233,7 @@ fn options() -> Options {
     if positional.len() != 4 {
         eprintln!(
             "usage: load URL ADMIN RELAY SERVICE [--network ID] [--reports N] [--requests N] \
-             [--concurrency C,C,...] [--pgbench C=TPS,...] [--svg DIR]"
+             [--concurrency C,C,...] [--pgbench C=TPS,...] [--server-pid PID] [--svg DIR]"
         );
         std::process::exit(2);
     }
@@ -246,6 +276,7 @@ fn options() -> Options {
             .collect(),
         pgbench,
         svg: flag("--svg").map(PathBuf::from),
+        server_pid: flag("--server-pid").map(|p| p.parse().unwrap()),
     }
 }
 
@@ -344,10 +375,10 @@ async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) ->
         200,
     );
     let intake = Run::new("POST", "/v1/reports", &o.service, reports, 201);
-    let healthz = drive(&o.addr, healthz, conc).await;
-    let stamp = drive(&o.addr, stamp, conc).await;
-    let batch = drive(&o.addr, batch, conc).await;
-    let reports = drive(&o.addr, intake, conc).await;
+    let healthz = drive(&o.addr, healthz, conc, o.server_pid).await;
+    let stamp = drive(&o.addr, stamp, conc, o.server_pid).await;
+    let batch = drive(&o.addr, batch, conc, o.server_pid).await;
+    let reports = drive(&o.addr, intake, conc, o.server_pid).await;
     Level {
         conc,
         healthz,
@@ -381,6 +412,24 @@ fn print_table(o: &Options, levels: &[Level]) {
                 100.0 * l.reports.per_sec / t
             )),
         );
+    }
+    if levels.iter().all(|l| l.healthz.server_us.is_some()) {
+        println!(
+            "\n| connections | server CPU per healthz (µs) | per stamp (µs) | healthz / stamp | per report (µs) |"
+        );
+        println!("|---:|---:|---:|---:|---:|");
+        for l in levels {
+            let (h, s, r) = (
+                l.healthz.server_us.unwrap_or(0.0),
+                l.stamp.server_us.unwrap_or(0.0),
+                l.reports.server_us.unwrap_or(0.0),
+            );
+            println!(
+                "| {} | {h:.1} | {s:.1} | {:.0} % | {r:.0} |",
+                l.conc,
+                100.0 * h / s
+            );
+        }
     }
     let errors: usize = levels
         .iter()
