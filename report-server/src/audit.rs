@@ -45,40 +45,52 @@ impl AuditEntry {
     }
 }
 
-/// Append `entry` by `actor` on `conn` (the change's transaction; see [`crate::change::Change`]),
-/// linked into its hash chain ([`crate::audit_chain::link`]).
-pub(crate) async fn append(
+/// Append `entries` (each with its actor) on `conn` (the change's transaction; see
+/// [`crate::change::Change`]), in order, linked into their hash chains
+/// ([`crate::audit_chain::link_all`]), in multi-row inserts.
+pub(crate) async fn append_all(
     conn: &mut AnyConnection,
-    actor: &str,
-    entry: &AuditEntry,
+    entries: &[(String, AuditEntry)],
 ) -> Result<(), ApiError> {
-    let e = Entry {
-        id: new_id("aud")?,
-        at: now_ms(),
-        actor: actor.to_owned(),
-        action: entry.action.to_owned(),
-        target: entry.target.clone(),
-        network_id: entry.network.clone(),
-        details: entry.details.to_string(),
-    };
-    let link = audit_chain::link(&mut *conn, &e).await?;
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, target, network_id, details, chain, seq, \
-         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&e.id)
-    .bind(e.at)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(&e.network_id)
-    .bind(&e.details)
-    .bind(&link.chain)
-    .bind(link.seq)
-    .bind(&link.prev_hash)
-    .bind(&link.hash)
-    .execute(conn)
-    .await?;
+    let at = now_ms();
+    let rows = entries
+        .iter()
+        .map(|(actor, entry)| {
+            Ok(Entry {
+                id: new_id("aud")?,
+                at,
+                actor: actor.clone(),
+                action: entry.action.to_owned(),
+                target: entry.target.clone(),
+                network_id: entry.network.clone(),
+                details: entry.details.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let links = audit_chain::link_all(&mut *conn, &rows).await?;
+    let linked: Vec<(Entry, audit_chain::Link)> = rows.into_iter().zip(links).collect();
+    for chunk in crate::db::row_chunks(&linked) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_log (id, at, actor, action, target, network_id, details, chain, \
+             seq, prev_hash, hash) VALUES {}",
+            crate::db::values_list(1, 11, chunk.len())
+        )));
+        for (e, link) in chunk {
+            q = q
+                .bind(&e.id)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.target)
+                .bind(&e.network_id)
+                .bind(&e.details)
+                .bind(&link.chain)
+                .bind(link.seq)
+                .bind(&link.prev_hash)
+                .bind(&link.hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

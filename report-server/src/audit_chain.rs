@@ -35,6 +35,8 @@
 //! * **Backfill**: entries written before chaining existed (NULL `hash`) are linked, oldest first,
 //!   by [`backfill`] when the database is opened ([`crate::db::connect`]).
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
@@ -136,58 +138,103 @@ pub struct Link {
     pub hash: String,
 }
 
-/// Take the next seq of `chain` (locking its head row until commit): `(seq, previous hash)`, or
-/// `None` if the chain has no head yet.
-async fn advance_head(
+/// The heads of `chains` (sorted, distinct): `chain` → `(seq, hash)`, locked until commit on
+/// PostgreSQL, in chain order (`SELECT … ORDER BY chain FOR UPDATE`: concurrent writers lock heads
+/// in one order, so they wait for one another but never deadlock; SQLite's `BEGIN IMMEDIATE` already
+/// excludes every other writer).
+async fn lock_heads(
     conn: &mut AnyConnection,
-    chain: &str,
-    now: i64,
-) -> Result<Option<(i64, String)>, ApiError> {
-    Ok(sqlx::query_as(
-        "UPDATE audit_chain_heads SET seq = seq + 1, updated_at = $2 WHERE chain = $1 \
-         RETURNING seq, hash",
-    )
-    .bind(chain)
-    .bind(now)
-    .fetch_optional(conn)
-    .await?)
+    chains: &[&str],
+) -> Result<HashMap<String, (i64, String)>, ApiError> {
+    let lock = if crate::db::is_postgres(conn) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let mut heads = HashMap::new();
+    for chunk in crate::db::row_chunks(chains) {
+        let list = crate::db::placeholders(1, chunk.len());
+        let mut q = sqlx::query_as::<_, (String, i64, String)>(sqlx::AssertSqlSafe(format!(
+            "SELECT chain, seq, hash FROM audit_chain_heads WHERE chain IN ({list}) \
+             ORDER BY chain{lock}"
+        )));
+        for chain in chunk {
+            q = q.bind(*chain);
+        }
+        for (chain, seq, hash) in q.fetch_all(&mut *conn).await? {
+            heads.insert(chain, (seq, hash));
+        }
+    }
+    Ok(heads)
 }
 
-/// Append `e` to its chain's head (in the caller's transaction; locks the head until commit).
-pub(crate) async fn link(conn: &mut AnyConnection, e: &Entry) -> Result<Link, ApiError> {
-    let chain = chain_of(e.network_id.as_deref(), &e.target);
+/// Link `entries` into their chains, in order (in the caller's transaction; the heads of their
+/// chains stay locked until commit). A chain's head row is created at its first entry (a
+/// concurrent creator is harmless: `DO NOTHING`). Statements: one locking read of the heads, one
+/// write of the new heads, whatever the number of entries (plus one insert for new chains).
+pub(crate) async fn link_all(
+    conn: &mut AnyConnection,
+    entries: &[Entry],
+) -> Result<Vec<Link>, ApiError> {
+    let chains: Vec<String> = entries
+        .iter()
+        .map(|e| chain_of(e.network_id.as_deref(), &e.target))
+        .collect();
+    let mut distinct: Vec<&str> = chains.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
     let now = now_ms();
-    // The head exists but for a chain's first entry: advance it, and create it only if missing
-    // (then advance again; a concurrent creator is harmless, DO NOTHING).
-    let (seq, prev_hash) = match advance_head(&mut *conn, &chain, now).await? {
-        Some(head) => head,
-        None => {
-            sqlx::query(
-                "INSERT INTO audit_chain_heads (chain, seq, hash, updated_at) \
-                 VALUES ($1, 0, $2, $3) ON CONFLICT (chain) DO NOTHING",
-            )
-            .bind(&chain)
-            .bind(GENESIS)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            advance_head(&mut *conn, &chain, now)
-                .await?
-                .ok_or_else(|| ApiError::Internal(format!("audit chain head {chain} missing")))?
+    let mut heads = lock_heads(&mut *conn, &distinct).await?;
+    let missing: Vec<&str> = distinct
+        .iter()
+        .copied()
+        .filter(|c| !heads.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        for chunk in crate::db::row_chunks(&missing) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit_chain_heads (chain, seq, hash, updated_at) VALUES {} \
+                 ON CONFLICT (chain) DO NOTHING",
+                crate::db::values_list(1, 4, chunk.len())
+            )));
+            for chain in chunk {
+                q = q.bind(*chain).bind(0_i64).bind(GENESIS).bind(now);
+            }
+            q.execute(&mut *conn).await?;
         }
-    };
-    let hash = entry_hash(&chain, seq, &prev_hash, e);
-    sqlx::query("UPDATE audit_chain_heads SET hash = $2 WHERE chain = $1")
-        .bind(&chain)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Link {
-        chain,
-        seq,
-        prev_hash,
-        hash,
-    })
+        heads = lock_heads(&mut *conn, &distinct).await?;
+    }
+    let mut links = Vec::with_capacity(entries.len());
+    for (e, chain) in entries.iter().zip(chains) {
+        let (seq, prev_hash) = heads
+            .get_mut(&chain)
+            .ok_or_else(|| ApiError::Internal(format!("audit chain head {chain} missing")))?;
+        *seq += 1;
+        let hash = entry_hash(&chain, *seq, prev_hash, e);
+        let link = Link {
+            chain,
+            seq: *seq,
+            prev_hash: std::mem::replace(prev_hash, hash.clone()),
+            hash,
+        };
+        links.push(link);
+    }
+    let mut new_heads: Vec<(&String, &(i64, String))> = heads.iter().collect();
+    new_heads.sort_unstable_by_key(|(chain, _)| *chain);
+    for chunk in crate::db::row_chunks(&new_heads) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH v (chain, seq, hash) AS (VALUES {}) \
+             UPDATE audit_chain_heads SET seq = v.seq, hash = v.hash, updated_at = $1 \
+             FROM v WHERE audit_chain_heads.chain = v.chain",
+            crate::db::values_list(2, 3, chunk.len())
+        )))
+        .bind(now);
+        for (chain, (seq, hash)) in chunk {
+            q = q.bind(*chain).bind(*seq).bind(hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(links)
 }
 
 /// Link every entry that has no chain yet (written before chaining existed), oldest first.
@@ -206,7 +253,10 @@ pub async fn backfill(db: &AnyPool) -> Result<u64, ApiError> {
         }
         for e in rows {
             let mut tx = crate::db::begin_write(db).await?;
-            let l = link(&mut tx, &e).await?;
+            let l = link_all(&mut tx, std::slice::from_ref(&e))
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::Internal("audit link missing".into()))?;
             let n = sqlx::query(
                 "UPDATE audit_log SET chain = $2, seq = $3, prev_hash = $4, hash = $5 \
                  WHERE id = $1 AND hash IS NULL",

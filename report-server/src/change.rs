@@ -56,8 +56,17 @@ impl Change {
 
     /// Write the audit entry and the attached events, and commit the change with them (all or
     /// nothing).
-    pub async fn commit(mut self, entry: AuditEntry) -> Result<(), ApiError> {
-        audit::append(&mut self.tx, &self.actor, &entry).await?;
+    pub async fn commit(self, entry: AuditEntry) -> Result<(), ApiError> {
+        let actor = self.actor.clone();
+        self.commit_all(vec![(actor, entry)]).await
+    }
+
+    /// Commit several audited changes made in this one transaction, each entry with its own
+    /// actor (batched report intake, [`crate::intake`]), with the attached events. An empty list
+    /// is for a transaction that changed only bookkeeping no entry describes (the rate-limit
+    /// counters of duplicate reports).
+    pub async fn commit_all(mut self, entries: Vec<(String, AuditEntry)>) -> Result<(), ApiError> {
+        audit::append_all(&mut self.tx, &entries).await?;
         outbox::enqueue(&mut self.tx, &self.events, crate::util::now_ms()).await?;
         self.tx.commit().await?;
         Ok(())

@@ -187,6 +187,57 @@ pub async fn begin_write(
     }
 }
 
+/// Most rows one multi-row statement ([`row_chunks`]) carries.
+pub const MAX_ROWS_PER_STATEMENT: usize = 32;
+
+/// `rows` split for multi-row statements: chunks whose lengths are powers of two of at most
+/// [`MAX_ROWS_PER_STATEMENT`], largest first, so that a statement over any number of rows takes
+/// one of six shapes (prepared statements are cached per SQL text).
+pub fn row_chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = rest.len().min(MAX_ROWS_PER_STATEMENT);
+        let take = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let (chunk, tail) = rest.split_at(take);
+        out.push(chunk);
+        rest = tail;
+    }
+    out
+}
+
+/// `n` placeholders numbered from `$first`, comma-separated: `$3, $4, $5` (an `IN` list).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `VALUES` list of a multi-row statement: `rows` tuples of `columns` placeholders numbered
+/// from `$first`, e.g. `($1, $2), ($3, $4)`.
+pub fn values_list(first: usize, columns: usize, rows: usize) -> String {
+    let mut s = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        s.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(first + r * columns + c).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Whether `conn` is a PostgreSQL connection (for the few statements whose text differs, such as
+/// row locks: SQLite's `BEGIN IMMEDIATE` already excludes every other writer).
+pub fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
 /// A pooled connection idle this long is pinged before it is handed out (a fresher one was
 /// pinged when it was returned).
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -392,5 +443,35 @@ mod tests {
         assert_eq!(p("postgres://h/db").as_deref(), Some("postgres h 5432 db"));
         assert_eq!(p("postgres://h/"), None);
         assert_eq!(p("sqlite:x.db"), None);
+    }
+
+    #[test]
+    fn row_chunks_are_powers_of_two_largest_first() {
+        for n in 0..=200usize {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks = row_chunks(&rows);
+            let lens: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+            assert!(
+                lens.iter()
+                    .all(|l| l.is_power_of_two() && *l <= MAX_ROWS_PER_STATEMENT)
+            );
+            assert!(lens.windows(2).all(|w| w[0] >= w[1]), "{lens:?}");
+            assert_eq!(chunks.concat(), rows, "rows kept in order");
+        }
+        assert_eq!(
+            row_chunks(&[0u8; 45])
+                .iter()
+                .map(|c| c.len())
+                .collect::<Vec<_>>(),
+            [32, 8, 4, 1]
+        );
+    }
+
+    #[test]
+    fn values_lists_number_placeholders_row_by_row() {
+        assert_eq!(values_list(1, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(values_list(3, 1, 3), "($3), ($4), ($5)");
+        assert_eq!(values_list(1, 3, 1), "($1, $2, $3)");
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
     }
 }

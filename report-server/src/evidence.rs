@@ -54,14 +54,8 @@ pub struct NewEvidence<'a> {
 }
 
 impl NewEvidence<'_> {
-    /// Seal the verified report (earlier messages in conversation order) and insert the row
-    /// (inside the caller's transaction).
-    pub async fn insert(
-        &self,
-        conn: &mut AnyConnection,
-        key: &ServerKey,
-        verified: &VerifiedReport,
-    ) -> Result<(), ApiError> {
+    /// Seal the verified report (earlier messages in conversation order) for this row.
+    pub fn seal(&self, key: &ServerKey, verified: &VerifiedReport) -> Result<String, ApiError> {
         let report = verified.report();
         let ordered = Report {
             message: report.message.clone(),
@@ -76,24 +70,37 @@ impl NewEvidence<'_> {
             serde_json::to_vec(&ordered)
                 .map_err(|e| ApiError::Internal(format!("evidence encoding: {e}")))?,
         );
-        let sealed = seal::seal(
+        seal::seal(
             key,
             SEAL_PURPOSE,
             &seal_context(self.id, self.case_id),
             &plain,
-        )?;
-        sqlx::query(
-            "INSERT INTO evidence (id, case_id, report_id, sealed, created_at, purge_after) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(self.id)
-        .bind(self.case_id)
-        .bind(self.report_id)
-        .bind(sealed)
-        .bind(self.now)
-        .bind(self.purge_after)
-        .execute(conn)
-        .await?;
+    }
+
+    /// Insert sealed rows ([`Self::seal`]) inside the caller's transaction, in multi-row
+    /// statements.
+    pub async fn insert_all(
+        conn: &mut AnyConnection,
+        rows: &[(NewEvidence<'_>, String)],
+    ) -> Result<(), ApiError> {
+        for chunk in crate::db::row_chunks(rows) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO evidence (id, case_id, report_id, sealed, created_at, purge_after) \
+                 VALUES {}",
+                crate::db::values_list(1, 6, chunk.len())
+            )));
+            for (e, sealed) in chunk {
+                q = q
+                    .bind(e.id)
+                    .bind(e.case_id)
+                    .bind(e.report_id)
+                    .bind(sealed)
+                    .bind(e.now)
+                    .bind(e.purge_after);
+            }
+            q.execute(&mut *conn).await?;
+        }
         Ok(())
     }
 }

@@ -8,6 +8,8 @@
 //! * `franking_report_verdicts_total{verdict,reason}` — report intake outcomes
 //!   (`accepted`/`duplicate`/`rejected` with the error code as reason).
 //! * `franking_stamps_issued_total{network}` — stamps made.
+//! * `franking_intake_batch_reports` — reports per intake transaction (group commit,
+//!   [`crate::intake::queue`]): its `_count` is the number of intake transactions.
 //! * `franking_webhook_attempt_duration_seconds{event}` — webhook POST latency (each attempt).
 //! * `franking_webhook_delivery_lag_seconds{event}` — event commit to successful delivery.
 //! * `franking_webhook_failures_total{event,kind}` — failed attempts (`http_status`, `transport`).
@@ -87,6 +89,7 @@ pub struct Metrics {
     webhook_failures: Family<Labels, Counter>,
     webhook_dead: Family<Labels, Counter>,
     webhook_backlog: Family<Labels, Gauge>,
+    intake_batches: Histogram,
 }
 
 fn lag_histogram() -> Histogram {
@@ -136,6 +139,12 @@ impl Metrics {
             verdicts.clone(),
         );
         registry.register("stamps_issued", "Stamps issued by network", stamps.clone());
+        let intake_batches = Histogram::new(exponential_buckets(1.0, 2.0, 7));
+        registry.register(
+            "intake_batch_reports",
+            "Reports stored per intake transaction (group commit)",
+            intake_batches.clone(),
+        );
         let webhook_attempts = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
@@ -181,6 +190,7 @@ impl Metrics {
             webhook_failures,
             webhook_dead,
             webhook_backlog,
+            intake_batches,
         }
     }
 
@@ -192,6 +202,11 @@ impl Metrics {
                 ("reason".to_owned(), reason.to_owned()),
             ])
             .inc();
+    }
+
+    /// Record an intake transaction (group commit) of `reports` reports.
+    pub fn intake_batch(&self, reports: usize) {
+        self.intake_batches.observe(reports as f64);
     }
 
     /// Count `n` stamps issued for `network`.

@@ -7,12 +7,14 @@
 //! not serialise on one row. Cost per check: one indexed range read of at most 10 (reporter) or
 //! 10 × 16 (network) rows, whatever the traffic.
 //!
-//! Checks and increments both run in the transaction that stores a verified report
-//! ([`crate::intake::Intake::begin`], for a platform's own reports and for forwards from peers
-//! alike), so a rejected submission leaves no trace, and concurrent submissions can overshoot a
+//! Checks and increments both run in the transaction that stores verified reports
+//! ([`crate::intake`], for a platform's own reports and for forwards from peers alike; one
+//! [`Tally`] per transaction, whether it stores one report or a batch), so a rejected submission leaves no trace, and concurrent submissions can overshoot a
 //! limit by at most the number of requests in flight. Verification (tens of µs of CPU, no I/O)
 //! runs first: checking before it cost every report a database round trip of its own, more than
 //! the verification it could save an over-limit submission.
+
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::AnyConnection;
 
@@ -52,72 +54,149 @@ fn scopes(policy: &Policy, network: &str, reporter: &str) -> [Scope; 2] {
     ]
 }
 
-/// 429 `rate_limited` if the reporter or the network used up its limit in the window ending `now`
-/// (inside the intake transaction).
-pub async fn check(
-    conn: &mut AnyConnection,
-    policy: &Policy,
-    network: &str,
-    reporter: &str,
-    now: i64,
-) -> Result<(), ApiError> {
-    let since = now.saturating_sub(to_i64(policy.rate_window_ms));
-    let scopes = scopes(policy, network, reporter);
-    let (used0, used1): (i64, i64) = sqlx::query_as(
-        "SELECT \
-         (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counters \
-          WHERE scope = $1 AND bucket > $3) AS used0, \
-         (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counters \
-          WHERE scope = $2 AND bucket > $3) AS used1",
-    )
-    .bind(&scopes[0].key)
-    .bind(&scopes[1].key)
-    .bind(since)
-    .fetch_one(conn)
-    .await?;
-    for (scope, used) in scopes.into_iter().zip([used0, used1]) {
-        if to_u64(used) >= scope.limit {
-            return Err(ApiError::RateLimited {
-                scope: scope.name,
-                retry_after_secs: to_u64(width(policy)).div_ceil(1000),
-            });
-        }
-    }
-    Ok(())
+/// Rate-limit accounting for the submissions of one intake transaction (one report, or a batch
+/// of them: [`crate::intake`]): [`Tally::load`] reads the counters of every scope involved in one
+/// statement, [`Tally::admit`] checks and counts each submission in turn exactly as if they had
+/// been submitted one after another, and [`Tally::record`] writes the increments in one upsert.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Stored counts by scope: `(bucket, n)`.
+    stored: HashMap<String, Vec<(i64, i64)>>,
+    /// This transaction's increments: `(scope, bucket)` → `(n, expires_at, is network scope)`.
+    added: BTreeMap<(String, i64), (i64, i64, bool)>,
 }
 
-/// Count one submission by `reporter` on `network` at `now` (inside the caller's transaction).
-pub async fn record(
-    conn: &mut AnyConnection,
-    policy: &Policy,
-    network: &str,
-    reporter: &str,
-    now: i64,
-) -> Result<(), ApiError> {
-    let w = width(policy);
-    let bucket = now - now.rem_euclid(w);
-    let expires_at = bucket
-        .saturating_add(w)
-        .saturating_add(to_i64(policy.rate_window_ms));
-    let rnd = random_bytes::<2>()?;
-    let [reporter_scope, network_scope] = scopes(policy, network, reporter);
-    sqlx::query(
-        "INSERT INTO rate_counters (scope, bucket, shard, n, expires_at) \
-         VALUES ($1, $2, 0, 1, $4), ($3, $2, $5, 1, $4) \
-         ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + 1",
-    )
-    .bind(&reporter_scope.key)
-    .bind(bucket)
-    .bind(&network_scope.key)
-    .bind(expires_at)
-    .bind(i64::from(rnd[0] % NETWORK_SHARDS))
-    .execute(&mut *conn)
-    .await?;
-    if rnd[1] % GC_ONE_IN == 0 {
-        sqlx::query("DELETE FROM rate_counters WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+impl Tally {
+    /// Read the counters of every scope of `submissions` (`(policy, network, reporter, now)`).
+    pub async fn load(
+        conn: &mut AnyConnection,
+        submissions: &[(&Policy, &str, &str, i64)],
+    ) -> Result<Self, ApiError> {
+        let mut keys: Vec<String> = submissions
+            .iter()
+            .flat_map(|(policy, network, reporter, _)| {
+                scopes(policy, network, reporter).map(|s| s.key)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let since = submissions
+            .iter()
+            .map(|(policy, _, _, now)| now.saturating_sub(to_i64(policy.rate_window_ms)))
+            .min()
+            .unwrap_or(i64::MAX);
+        let mut tally = Self::default();
+        for chunk in crate::db::row_chunks(&keys) {
+            let list = crate::db::placeholders(2, chunk.len());
+            let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(format!(
+                "SELECT scope, bucket, n FROM rate_counters WHERE bucket > $1 AND scope IN ({list})"
+            )))
+            .bind(since);
+            for key in chunk {
+                q = q.bind(key);
+            }
+            for (scope, bucket, n) in q.fetch_all(&mut *conn).await? {
+                tally.stored.entry(scope).or_default().push((bucket, n));
+            }
+        }
+        Ok(tally)
     }
-    Ok(())
+
+    fn used(&self, key: &str, since: i64) -> i64 {
+        let stored: i64 = self.stored.get(key).map_or(0, |rows| {
+            rows.iter()
+                .filter(|(bucket, _)| *bucket > since)
+                .map(|(_, n)| n)
+                .sum()
+        });
+        let added: i64 = self
+            .added
+            .range((key.to_owned(), since.saturating_add(1))..)
+            .take_while(|((scope, _), _)| scope == key)
+            .map(|(_, (n, _, _))| n)
+            .sum();
+        stored + added
+    }
+
+    /// 429 `rate_limited` if `reporter` or `network` used up its limit in the window ending `now`
+    /// (counting what this tally already admitted); otherwise count the submission.
+    pub fn admit(
+        &mut self,
+        policy: &Policy,
+        network: &str,
+        reporter: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let since = now.saturating_sub(to_i64(policy.rate_window_ms));
+        let scopes = scopes(policy, network, reporter);
+        for scope in &scopes {
+            if to_u64(self.used(&scope.key, since)) >= scope.limit {
+                return Err(ApiError::RateLimited {
+                    scope: scope.name,
+                    retry_after_secs: to_u64(width(policy)).div_ceil(1000),
+                });
+            }
+        }
+        let w = width(policy);
+        let bucket = now - now.rem_euclid(w);
+        let expires_at = bucket
+            .saturating_add(w)
+            .saturating_add(to_i64(policy.rate_window_ms));
+        for scope in scopes {
+            let network_wide = scope.name == "network";
+            let slot =
+                self.added
+                    .entry((scope.key, bucket))
+                    .or_insert((0, expires_at, network_wide));
+            slot.0 += 1;
+        }
+        Ok(())
+    }
+
+    /// Write the admitted submissions' increments (inside the caller's transaction): reporter
+    /// counters first, then network counters on one random shard each, every group in key order
+    /// (the order in which concurrent transactions lock them).
+    pub async fn record(self, conn: &mut AnyConnection, now: i64) -> Result<(), ApiError> {
+        if self.added.is_empty() {
+            return Ok(());
+        }
+        let rnd = random_bytes::<2>()?;
+        let shard = i64::from(rnd[0] % NETWORK_SHARDS);
+        let (network, reporter): (Vec<_>, Vec<_>) = self
+            .added
+            .into_iter()
+            .partition(|(_, (_, _, network_wide))| *network_wide);
+        let rows: Vec<(String, i64, i64, i64, i64)> = reporter
+            .into_iter()
+            .map(|((scope, bucket), (n, expires, _))| (scope, bucket, 0, n, expires))
+            .chain(
+                network
+                    .into_iter()
+                    .map(|((scope, bucket), (n, expires, _))| (scope, bucket, shard, n, expires)),
+            )
+            .collect();
+        for chunk in crate::db::row_chunks(&rows) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO rate_counters (scope, bucket, shard, n, expires_at) VALUES {} \
+                 ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + excluded.n",
+                crate::db::values_list(1, 5, chunk.len())
+            )));
+            for (scope, bucket, shard, n, expires) in chunk {
+                q = q
+                    .bind(scope)
+                    .bind(*bucket)
+                    .bind(*shard)
+                    .bind(*n)
+                    .bind(*expires);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        if rnd[1] % GC_ONE_IN == 0 {
+            sqlx::query("DELETE FROM rate_counters WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
 }

@@ -15,9 +15,16 @@ use crate::auth::{AuthState, Caller, FailureLimiter};
 use crate::cache::TtlMap;
 use crate::console::ConsoleSettings;
 use crate::db::Backend;
+use crate::intake::queue::IntakeQueue;
 use crate::keys::PolicyAndKeys;
 use crate::metrics::{Metrics, MetricsAccess};
 use crate::seal::ServerKey;
+
+/// Intake batches written at a time on PostgreSQL ([`crate::intake::queue`]): one being built
+/// while another waits for its commit to reach the disk (SQLite takes one writer at a time).
+pub const INTAKE_WRITERS_POSTGRES: usize = 2;
+/// Most reports one intake transaction stores.
+pub const INTAKE_MAX_BATCH: usize = 64;
 
 /// Request and connection limits applied by the router and by [`crate::serve`].
 #[derive(Debug, Clone)]
@@ -95,16 +102,28 @@ pub struct AppState {
     pub auth_failures: Arc<FailureLimiter>,
     /// Who may read `/metrics` (default: anyone, on the API listener).
     pub metrics_access: Arc<MetricsAccess>,
+    /// Group commit of report intake ([`crate::intake::queue`]).
+    pub intake: Arc<IntakeQueue>,
 }
 
 impl AppState {
     /// Assemble the state.
     pub fn new(db: AnyPool, backend: Backend, server_key: ServerKey, limits: Limits) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let writers = match backend {
+            Backend::Postgres => INTAKE_WRITERS_POSTGRES,
+            Backend::Sqlite => 1,
+        };
         Self {
             db,
             backend,
             server_key: Arc::new(server_key),
-            metrics: Arc::new(Metrics::new()),
+            intake: Arc::new(IntakeQueue::new(
+                writers,
+                INTAKE_MAX_BATCH,
+                Arc::clone(&metrics),
+            )),
+            metrics,
             token_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             policies: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),

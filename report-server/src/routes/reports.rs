@@ -50,6 +50,7 @@ use crate::auth::ServiceAuth;
 use crate::error::ApiError;
 use crate::federation::forward::Outbound;
 use crate::federation::peers;
+use crate::intake::queue::QueuedReport;
 use crate::keys::{self, Policy};
 use crate::state::{AppState, Limits};
 use crate::util::{now_ms, to_u64};
@@ -126,6 +127,7 @@ async fn submit(
     } else {
         state.limits.request_timeout
     };
+    let deadline = tokio::time::Instant::now() + limit;
     let work = async {
         let (mut parts, body) = req.into_parts();
         let service = ServiceAuth::from_request_parts(&mut parts, &state).await?;
@@ -133,7 +135,7 @@ async fn submit(
         let result = if multipart {
             multipart_intake(&state, &service, req).await
         } else {
-            json_intake(&state, &service, req.into_body()).await
+            json_intake(&state, &service, req.into_body(), deadline).await
         };
         // Unparseable bodies are verdicts too (counted as rejected with their code).
         match &result {
@@ -143,7 +145,7 @@ async fn submit(
         }
         result
     };
-    tokio::time::timeout(limit, work)
+    tokio::time::timeout_at(deadline, work)
         .await
         .unwrap_or(Err(ApiError::Timeout))
 }
@@ -211,6 +213,7 @@ async fn json_intake(
     state: &AppState,
     service: &ServiceAuth,
     body: Body,
+    deadline: tokio::time::Instant,
 ) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
     let bytes = http_body_util::Limited::new(body, state.limits.max_body_bytes)
         .collect()
@@ -228,10 +231,27 @@ async fn json_intake(
         return Err(missing(0));
     }
     let actor = service.caller.actor();
-    let stored = checked
-        .intake(&service.network, &actor)
-        .store(&state.db, &state.server_key, &checked.verified)
-        .await?;
+    let stored = if checked.outbound.is_some() {
+        checked
+            .intake(&service.network, &actor)
+            .store(&state.db, &state.server_key, &checked.verified)
+            .await?
+    } else {
+        // A network's own message: group commit with concurrent reports.
+        let report = QueuedReport {
+            network: service.network.clone(),
+            category: checked.category,
+            policy: checked.policy,
+            now: checked.now,
+            actor,
+            verified: checked.verified,
+            deadline,
+        };
+        state
+            .intake
+            .store(&state.db, &state.server_key, report)
+            .await?
+    };
     Ok(receipt(stored))
 }
 

@@ -127,6 +127,8 @@ pub(crate) async fn enqueue(
     now: i64,
 ) -> Result<u64, ApiError> {
     let mut queued = 0;
+    // Each network's enabled endpoints, read once per transaction.
+    let mut endpoints = std::collections::HashMap::new();
     for ev in events {
         if let Some(a) = &ev.addressed {
             insert_event(conn, &a.event_id, ev, &a.sealed_body, now).await?;
@@ -134,19 +136,27 @@ pub(crate) async fn enqueue(
             queued += 1;
             continue;
         }
-        let endpoints: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, event_types FROM webhook_endpoints \
-             WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
-        )
-        .bind(&ev.network)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut targets = Vec::new();
-        for (id, types) in endpoints {
-            if decode_types(&types)?.contains(&ev.kind) {
-                targets.push(id);
-            }
+        if !endpoints.contains_key(&ev.network) {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, event_types FROM webhook_endpoints \
+                 WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
+            )
+            .bind(&ev.network)
+            .fetch_all(&mut *conn)
+            .await?;
+            let decoded = rows
+                .into_iter()
+                .map(|(id, types)| Ok((id, decode_types(&types)?)))
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            endpoints.insert(ev.network.clone(), decoded);
         }
+        let targets: Vec<String> = endpoints
+            .get(&ev.network)
+            .into_iter()
+            .flatten()
+            .filter(|(_, types)| types.contains(&ev.kind))
+            .map(|(id, _)| id.clone())
+            .collect();
         if targets.is_empty() {
             continue;
         }

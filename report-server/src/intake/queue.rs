@@ -1,0 +1,213 @@
+//! Group commit for report intake: concurrent `POST /v1/reports` requests (JSON, a network's own
+//! messages) store their verified reports together, in one transaction per batch
+//! ([`super::store_all`]), instead of one transaction and a dozen statements each.
+//!
+//! A request puts its report in the queue and waits for its answer. At most `writers` batches are
+//! written at a time; a waiting request that gets a writer's permit takes everything queued (up to
+//! `max_batch` reports, oldest first) and writes it as one batch on a task of its own, so the batch
+//! completes even if that request is abandoned. Nothing waits on a timer: a lone report is written
+//! at once as a batch of one, and batches grow only when reports arrive while others are being
+//! written. Each request is answered only after its batch committed (`synchronous_commit` stays
+//! whatever the database says: an acknowledged report is committed).
+//!
+//! A request that gave up (its timeout, or its client went away) before its batch was taken is
+//! left out of it: nothing of it is stored. A batch ends before the earliest deadline of its
+//! requests (less [`DEADLINE_MARGIN`]): past it, it is rolled back and its requests are answered
+//! 408 `timeout`, so a request answered with an error never has its report stored later. If the
+//! database is unavailable (503), the batch's requests and every request still queued are
+//! answered 503 at once, as each would have been on its own. If a batch of several reports fails
+//! otherwise (a conflict with a concurrent transaction, or a server fault), each of its reports is
+//! retried alone, so one report's trouble is never another's.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use franking_core::frank::VerifiedReport;
+use sqlx::AnyPool;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Instant;
+
+use super::{Federation, Intake, Stored, store_all};
+use crate::error::ApiError;
+use crate::keys::Policy;
+use crate::metrics::Metrics;
+use crate::seal::ServerKey;
+
+/// A verified report of a network's own message, waiting to be stored.
+#[derive(Debug)]
+pub struct QueuedReport {
+    /// The service token's network.
+    pub network: String,
+    /// The category the service gave.
+    pub category: Option<String>,
+    /// The network's policy.
+    pub policy: Policy,
+    /// Receipt time (ms).
+    pub now: i64,
+    /// The audit actor.
+    pub actor: String,
+    /// The verified report.
+    pub verified: VerifiedReport,
+    /// When the request times out: its report is stored before then or not at all.
+    pub deadline: Instant,
+}
+
+/// How long before the earliest deadline of its requests a batch is abandoned (so it is rolled
+/// back before any of them answers 408 on its own).
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+
+impl QueuedReport {
+    fn intake(&self) -> Intake<'_> {
+        Intake {
+            network: &self.network,
+            category: self.category.as_deref(),
+            policy: &self.policy,
+            now: self.now,
+            actor: &self.actor,
+            federation: Federation::Local,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Job {
+    report: QueuedReport,
+    answer: oneshot::Sender<Result<Stored, ApiError>>,
+}
+
+/// The intake queue of one server instance (in [`crate::state::AppState`]).
+#[derive(Debug)]
+pub struct IntakeQueue {
+    jobs: Mutex<VecDeque<Job>>,
+    writers: Arc<Semaphore>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl IntakeQueue {
+    /// A queue writing at most `writers` batches at a time, of at most `max_batch` reports each
+    /// (both at least 1), recording batch sizes in `metrics`.
+    pub fn new(writers: usize, max_batch: usize, metrics: Arc<Metrics>) -> Self {
+        Self {
+            jobs: Mutex::new(VecDeque::new()),
+            writers: Arc::new(Semaphore::new(writers.max(1))),
+            max_batch: max_batch.max(1),
+            metrics,
+        }
+    }
+
+    /// Up to `max_batch` queued jobs, oldest first, leaving out those whose request gave up.
+    fn take(&self) -> Vec<Job> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut batch = Vec::new();
+        while batch.len() < self.max_batch {
+            let Some(job) = jobs.pop_front() else { break };
+            if !job.answer.is_closed() {
+                batch.push(job);
+            }
+        }
+        batch
+    }
+
+    /// Answer every queued job 503 (the database is unavailable).
+    fn fail_queued(&self, why: &str) {
+        let jobs: Vec<Job> = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        for job in jobs {
+            let _ = job.answer.send(Err(ApiError::Unavailable(why.to_owned())));
+        }
+    }
+
+    /// Store `report` (in a batch with whatever else is queued) and return its outcome.
+    pub async fn store(
+        self: &Arc<Self>,
+        db: &AnyPool,
+        key: &Arc<ServerKey>,
+        report: QueuedReport,
+    ) -> Result<Stored, ApiError> {
+        let (answer, mut outcome) = oneshot::channel();
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(Job { report, answer });
+        let lost = || ApiError::Internal("the intake batch writer stopped".into());
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut outcome => return done.unwrap_or_else(|_| Err(lost())),
+                permit = Arc::clone(&self.writers).acquire_owned() => {
+                    let permit = permit.map_err(|_| lost())?;
+                    let batch = self.take();
+                    if batch.is_empty() {
+                        // Another writer took this report: its answer is on the way.
+                        drop(permit);
+                        return outcome.await.unwrap_or_else(|_| Err(lost()));
+                    }
+                    let (queue, db, key) = (Arc::clone(self), db.clone(), Arc::clone(key));
+                    tokio::spawn(async move {
+                        queue.write(&db, &key, batch).await;
+                        drop(permit);
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl IntakeQueue {
+    /// Write one batch and answer each of its requests (module docs).
+    async fn write(&self, db: &AnyPool, key: &ServerKey, batch: Vec<Job>) {
+        let deadline = batch
+            .iter()
+            .map(|j| j.report.deadline)
+            .min()
+            .map(|d| d.checked_sub(DEADLINE_MARGIN).unwrap_or(d));
+        let (reports, answers): (Vec<QueuedReport>, Vec<_>) =
+            batch.into_iter().map(|j| (j.report, j.answer)).unzip();
+        let intakes: Vec<Intake<'_>> = reports.iter().map(QueuedReport::intake).collect();
+        let pairs: Vec<(&Intake<'_>, &VerifiedReport)> = intakes
+            .iter()
+            .zip(reports.iter().map(|r| &r.verified))
+            .collect();
+        self.metrics.intake_batch(pairs.len());
+        let work = async {
+            match store_all(db, key, &pairs).await {
+                Ok(outcomes) => outcomes,
+                Err(e) if e.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                    let why = e.to_string();
+                    self.fail_queued(&why);
+                    pairs
+                        .iter()
+                        .map(|_| Err(ApiError::Unavailable(why.clone())))
+                        .collect()
+                }
+                Err(e) if pairs.len() == 1 => vec![Err(e)],
+                Err(e) => {
+                    tracing::warn!(error = %e, reports = pairs.len(),
+                        "intake batch failed; storing its reports one by one");
+                    let mut one_by_one = Vec::with_capacity(pairs.len());
+                    for (intake, verified) in &pairs {
+                        one_by_one.push(intake.store(db, key, verified).await);
+                    }
+                    one_by_one
+                }
+            }
+        };
+        let outcomes = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, work)
+                .await
+                .unwrap_or_else(|_| pairs.iter().map(|_| Err(ApiError::Timeout)).collect()),
+            None => work.await,
+        };
+        for (answer, outcome) in answers.into_iter().zip(outcomes) {
+            // The request may have given up meanwhile (its client went away): nothing to tell.
+            let _ = answer.send(outcome);
+        }
+    }
+}
