@@ -25,10 +25,11 @@ pub fn new_id(prefix: &str) -> Result<String, ApiError> {
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
-    for b in d.iter() {
-        s.push_str(&format!("{b:02x}"));
+    for b in Sha256::digest(bytes) {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     s
 }
@@ -145,7 +146,16 @@ pub fn check_identifier(what: &str, s: &str) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_json_storable;
+    use super::{check_json_storable, sha256_hex};
+
+    #[test]
+    fn sha256_hex_is_lower_case_hex_of_the_digest() {
+        // FIPS 180-2 test vector.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     fn message(v: serde_json::Value) -> Option<String> {
         check_json_storable("body", &v).err().map(|e| e.to_string())
