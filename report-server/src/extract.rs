@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -35,11 +36,47 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        // The common case (`Content-Type: application/json` exactly) reads the body here and tries
+        // `T` straight from the bytes ([`direct`]); any other content type, and any body `direct`
+        // does not take, goes the general way (`serde_json::Value`, then `T`), which is what
+        // decides every error.
+        let plain_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/json");
+        if !plain_json {
+            return match axum::Json::<serde_json::Value>::from_request(req, state).await {
+                Ok(axum::Json(v)) => typed(v).map(ApiJson),
+                Err(rej) => Err(json_rejection(rej)),
+            };
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| json_rejection(rej.into()))?;
+        if let Some(v) = direct(&bytes) {
+            return Ok(ApiJson(v));
+        }
+        match axum::Json::<serde_json::Value>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => typed(v).map(ApiJson),
             Err(rej) => Err(json_rejection(rej)),
         }
     }
+}
+
+/// `T` parsed straight from a JSON body without a `serde_json::Value` in between, when that gives
+/// what the general way ([`typed`] of the parsed value) would: the body is a JSON object (first
+/// non-whitespace byte `{`), no string or key in it can hold a NUL (JSON strings cannot hold a raw
+/// control character, so a NUL needs the escape `\u0000`, and a body without that text has none:
+/// [`check_json_storable`] would pass), and it parses as `T`. `None` otherwise (also for valid
+/// bodies serde reads differently, e.g. a duplicate key, which the general way takes as the last
+/// value): the caller then goes the general way, which gives the same value or the error.
+fn direct<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let may_hold_nul = bytes.windows(6).any(|w| w == b"\\u0000");
+    if !object || may_hold_nul {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
 }
 
 /// A JSON body's bytes as `T`: 400 `malformed` unless they parse as a JSON object, and every
@@ -149,5 +186,30 @@ where
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => Err(ApiError::bad_request("invalid_parameter", rej.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Body {
+        a: String,
+    }
+
+    #[test]
+    fn direct_takes_only_what_the_general_way_reads_the_same() {
+        assert_eq!(
+            direct::<Body>(br#" {"a": "x"}"#),
+            Some(Body { a: "x".into() })
+        );
+        // Not an object: serde would read a struct from an array.
+        assert_eq!(direct::<Body>(br#"["x"]"#), None);
+        // A possible NUL: the general way names it (400 invalid_parameter).
+        assert_eq!(direct::<Body>(br#"{"a": "x\u0000"}"#), None);
+        // A duplicate key: the general way takes the last value.
+        assert_eq!(direct::<Body>(br#"{"a": "x", "a": "y"}"#), None);
+        assert_eq!(direct::<Body>(br#"{"a": "x"} trailing"#), None);
     }
 }
