@@ -69,13 +69,14 @@ pub(crate) async fn append_all(
         .collect::<Result<Vec<_>, ApiError>>()?;
     let links = audit_chain::link_all(&mut *conn, &rows).await?;
     let linked: Vec<(Entry, audit_chain::Link)> = rows.into_iter().zip(links).collect();
-    for chunk in crate::db::row_chunks(&linked) {
+    const COLUMNS: &str =
+        "id, at, actor, action, target, network_id, details, chain, seq, prev_hash, hash";
+    for chunk in crate::db::padded_chunks(&linked) {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_log (id, at, actor, action, target, network_id, details, chain, \
-             seq, prev_hash, hash) VALUES {}",
-            crate::db::values_list(1, 11, chunk.len())
+            "{} INSERT INTO audit_log ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
+            chunk.with_rows(COLUMNS, 1)
         )));
-        for (e, link) in chunk {
+        for ((e, link), keep) in chunk.slots() {
             q = q
                 .bind(&e.id)
                 .bind(e.at)
@@ -87,7 +88,8 @@ pub(crate) async fn append_all(
                 .bind(&link.chain)
                 .bind(link.seq)
                 .bind(&link.prev_hash)
-                .bind(&link.hash);
+                .bind(&link.hash)
+                .bind(keep);
         }
         q.execute(&mut *conn).await?;
     }

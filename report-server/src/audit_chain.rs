@@ -152,13 +152,13 @@ async fn lock_heads(
         ""
     };
     let mut heads = HashMap::new();
-    for chunk in crate::db::row_chunks(chains) {
-        let list = crate::db::placeholders(1, chunk.len());
+    for chunk in crate::db::padded_chunks(chains) {
+        let list = chunk.in_list(1);
         let mut q = sqlx::query_as::<_, (String, i64, String)>(sqlx::AssertSqlSafe(format!(
             "SELECT chain, seq, hash FROM audit_chain_heads WHERE chain IN ({list}) \
              ORDER BY chain{lock}"
         )));
-        for chain in chunk {
+        for (chain, _) in chunk.slots() {
             q = q.bind(*chain);
         }
         for (chain, seq, hash) in q.fetch_all(&mut *conn).await? {
@@ -191,14 +191,20 @@ pub(crate) async fn link_all(
         .filter(|c| !heads.contains_key(*c))
         .collect();
     if !missing.is_empty() {
-        for chunk in crate::db::row_chunks(&missing) {
+        const COLUMNS: &str = "chain, seq, hash, updated_at";
+        for chunk in crate::db::padded_chunks(&missing) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO audit_chain_heads (chain, seq, hash, updated_at) VALUES {} \
-                 ON CONFLICT (chain) DO NOTHING",
-                crate::db::values_list(1, 4, chunk.len())
+                "{} INSERT INTO audit_chain_heads ({COLUMNS}) SELECT {COLUMNS} FROM v \
+                 WHERE keep = 1 ON CONFLICT (chain) DO NOTHING",
+                chunk.with_rows(COLUMNS, 1)
             )));
-            for chain in chunk {
-                q = q.bind(*chain).bind(0_i64).bind(GENESIS).bind(now);
+            for (chain, keep) in chunk.slots() {
+                q = q
+                    .bind(*chain)
+                    .bind(0_i64)
+                    .bind(GENESIS)
+                    .bind(now)
+                    .bind(keep);
             }
             q.execute(&mut *conn).await?;
         }
@@ -221,16 +227,15 @@ pub(crate) async fn link_all(
     }
     let mut new_heads: Vec<(&String, &(i64, String))> = heads.iter().collect();
     new_heads.sort_unstable_by_key(|(chain, _)| *chain);
-    for chunk in crate::db::row_chunks(&new_heads) {
+    for chunk in crate::db::padded_chunks(&new_heads) {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "WITH v (chain, seq, hash) AS (VALUES {}) \
-             UPDATE audit_chain_heads SET seq = v.seq, hash = v.hash, updated_at = $1 \
-             FROM v WHERE audit_chain_heads.chain = v.chain",
-            crate::db::values_list(2, 3, chunk.len())
+            "{} UPDATE audit_chain_heads SET seq = v.seq, hash = v.hash, updated_at = $1 \
+             FROM v WHERE audit_chain_heads.chain = v.chain AND v.keep = 1",
+            chunk.with_rows("chain, seq, hash", 2)
         )))
         .bind(now);
-        for (chain, (seq, hash)) in chunk {
-            q = q.bind(*chain).bind(*seq).bind(hash);
+        for ((chain, (seq, hash)), keep) in chunk.slots() {
+            q = q.bind(*chain).bind(*seq).bind(hash).bind(keep);
         }
         q.execute(&mut *conn).await?;
     }

@@ -39,6 +39,16 @@ impl Change {
         })
     }
 
+    /// Start a change of multi-row statements ([`crate::db::begin_multi_row_write`]: report
+    /// intake).
+    pub async fn begin_multi_row(db: &AnyPool, actor: impl Into<String>) -> Result<Self, ApiError> {
+        Ok(Self {
+            tx: crate::db::begin_multi_row_write(db).await?,
+            actor: actor.into(),
+            events: Vec::new(),
+        })
+    }
+
     /// The actor this change is recorded under.
     pub fn actor(&self) -> &str {
         &self.actor

@@ -180,30 +180,103 @@ fn prepare_sqlite_file(path: &std::path::Path) {
 pub async fn begin_write(
     db: &AnyPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    begin_with(db, "BEGIN").await
+}
+
+/// `BEGIN IMMEDIATE` on SQLite, `postgres` (a `BEGIN` and settings for the transaction) on
+/// PostgreSQL.
+async fn begin_with(
+    db: &AnyPool,
+    postgres: &'static str,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
     if db.connect_options().database_url.scheme() == "sqlite" {
         db.begin_with("BEGIN IMMEDIATE").await
     } else {
-        db.begin().await
+        db.begin_with(postgres).await
     }
 }
 
-/// Most rows one multi-row statement ([`row_chunks`]) carries.
-pub const MAX_ROWS_PER_STATEMENT: usize = 32;
+/// Most rows one multi-row statement ([`padded_chunks`]) carries (an intake batch's reports).
+pub const MAX_ROWS_PER_STATEMENT: usize = 64;
 
-/// `rows` split for multi-row statements: chunks whose lengths are powers of two of at most
-/// [`MAX_ROWS_PER_STATEMENT`], largest first, so that a statement over any number of rows takes
-/// one of six shapes (prepared statements are cached per SQL text).
-pub fn row_chunks<T>(rows: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = rest.len().min(MAX_ROWS_PER_STATEMENT);
-        let take = 1usize << (usize::BITS - 1 - n.leading_zeros());
-        let (chunk, tail) = rest.split_at(take);
-        out.push(chunk);
-        rest = tail;
+/// Chunks of more rows than this are padded to a multiple of it ([`padded_chunks`]).
+pub const PAD_TO: usize = 4;
+
+/// Prepared statements each PostgreSQL connection keeps (sqlx's `statement-cache-capacity`,
+/// unless the URL sets it).
+pub const POSTGRES_STATEMENT_CACHE: usize = 1024;
+
+/// `rows` for multi-row statements: chunks of at most [`MAX_ROWS_PER_STATEMENT`] rows, each
+/// padded to a multiple of [`PAD_TO`] rows (see [`Padded`]), so that a statement over any number
+/// of rows takes one of 19 shapes: each prepared once per connection and planned generically
+/// after a few runs, where one shape per row count would be prepared and planned again and again
+/// (and powers of two would carry up to twice the rows).
+pub fn padded_chunks<T>(rows: &[T]) -> impl Iterator<Item = Padded<'_, T>> {
+    rows.chunks(MAX_ROWS_PER_STATEMENT)
+        .map(|rows| Padded { rows })
+}
+
+/// One chunk of a multi-row statement, padded to [`Padded::len`] rows with copies of its last row
+/// marked `keep = 0`. Statements read the rows from [`Padded::with_rows`] (`… FROM v WHERE keep =
+/// 1`), or use [`Padded::in_list`] where a repeated value changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Padded<'r, T> {
+    rows: &'r [T],
+}
+
+impl<'r, T> Padded<'r, T> {
+    /// The padded length: the row count up to [`PAD_TO`], else the next multiple of it.
+    pub fn len(&self) -> usize {
+        let n = self.rows.len();
+        if n <= PAD_TO {
+            n
+        } else {
+            n.next_multiple_of(PAD_TO)
+        }
     }
-    out
+
+    /// Whether the chunk holds no row (never: chunks are not empty).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows with their `keep` flag: each row with 1, then the last row again with 0 up to
+    /// [`Self::len`].
+    pub fn slots(&self) -> impl Iterator<Item = (&'r T, i64)> + 'r {
+        let last = self.rows.last();
+        let pad = self.len() - self.rows.len();
+        self.rows.iter().map(|r| (r, 1)).chain(
+            last.into_iter()
+                .flat_map(move |r| std::iter::repeat_n((r, 0), pad)),
+        )
+    }
+
+    /// `WITH v (<columns>, keep) AS (VALUES …)` for the padded rows, placeholders numbered from
+    /// `$first` row by row (each row's columns, then its `keep`).
+    pub fn with_rows(&self, columns: &str, first: usize) -> String {
+        let n = columns.split(',').count() + 1;
+        format!(
+            "WITH v ({columns}, keep) AS (VALUES {})",
+            values_list(first, n, self.len())
+        )
+    }
+
+    /// `$first, …` for an `IN` list of the padded rows (one value each).
+    pub fn in_list(&self, first: usize) -> String {
+        placeholders(first, self.len())
+    }
+}
+
+/// `url` with sqlx's `statement-cache-capacity` set to [`POSTGRES_STATEMENT_CACHE`] for
+/// PostgreSQL, unless it sets one.
+fn with_statement_cache(url: &str) -> String {
+    if !matches!(Backend::of_url(url), Ok(Backend::Postgres))
+        || url.contains("statement-cache-capacity=")
+    {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}statement-cache-capacity={POSTGRES_STATEMENT_CACHE}")
 }
 
 /// `n` placeholders numbered from `$first`, comma-separated: `$3, $4, $5` (an `IN` list).
@@ -236,6 +309,17 @@ pub fn values_list(first: usize, columns: usize, rows: usize) -> String {
 /// row locks: SQLite's `BEGIN IMMEDIATE` already excludes every other writer).
 pub fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name() == "PostgreSQL"
+}
+
+/// Begin a write transaction ([`begin_write`]) whose statements are multi-row statements of a
+/// few fixed shapes ([`padded_chunks`]): on PostgreSQL it plans them generically from the first
+/// run (`SET LOCAL plan_cache_mode = force_generic_plan`, sent with the `BEGIN` in one round trip),
+/// where PostgreSQL would otherwise plan each of the first five runs of every shape on every
+/// connection for its hundreds of parameters.
+pub async fn begin_multi_row_write(
+    db: &AnyPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    begin_with(db, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").await
 }
 
 /// A pooled connection idle this long is pinged before it is handed out (a fresher one was
@@ -327,7 +411,7 @@ pub async fn connect_with(
         });
     }
     let pool = options
-        .connect(url)
+        .connect(&with_statement_cache(url))
         .await
         .map_err(|e| connect_error(url, e))?;
     if backend == Backend::Sqlite {
@@ -446,25 +530,52 @@ mod tests {
     }
 
     #[test]
-    fn row_chunks_are_powers_of_two_largest_first() {
-        for n in 0..=200usize {
+    fn padded_chunks_keep_rows_in_order_and_pad_to_few_shapes() {
+        for n in [0usize, 1, 2, 3, 5, 17, 63, 64, 65, 200] {
             let rows: Vec<usize> = (0..n).collect();
-            let chunks = row_chunks(&rows);
-            let lens: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
-            assert!(
-                lens.iter()
-                    .all(|l| l.is_power_of_two() && *l <= MAX_ROWS_PER_STATEMENT)
-            );
-            assert!(lens.windows(2).all(|w| w[0] >= w[1]), "{lens:?}");
-            assert_eq!(chunks.concat(), rows, "rows kept in order");
+            let mut kept = Vec::new();
+            for chunk in padded_chunks(&rows) {
+                assert!(chunk.len() <= MAX_ROWS_PER_STATEMENT);
+                assert!(chunk.len() <= PAD_TO || chunk.len() % PAD_TO == 0);
+                assert!(chunk.len() - chunk.slots().filter(|s| s.1 == 1).count() < PAD_TO);
+                let slots: Vec<(&usize, i64)> = chunk.slots().collect();
+                assert_eq!(slots.len(), chunk.len());
+                let real = slots.iter().take_while(|(_, keep)| *keep == 1).count();
+                assert!(slots[real..].iter().all(|(r, keep)| *keep == 0 && Some(*r) == slots.get(real - 1).map(|s| s.0)));
+                kept.extend(slots[..real].iter().map(|(r, _)| **r));
+            }
+            assert_eq!(kept, rows, "every row once, in order");
         }
+        let shapes: std::collections::BTreeSet<usize> = (1..=MAX_ROWS_PER_STATEMENT)
+            .map(|n| padded_chunks(&vec![0; n]).next().unwrap().len())
+            .collect();
+        assert_eq!(shapes.len(), 19, "{shapes:?}");
+        let rows = [1, 2, 3, 4, 5];
+        let chunk = padded_chunks(&rows).next().unwrap();
+        assert_eq!(chunk.len(), 8);
         assert_eq!(
-            row_chunks(&[0u8; 45])
-                .iter()
-                .map(|c| c.len())
-                .collect::<Vec<_>>(),
-            [32, 8, 4, 1]
+            padded_chunks(&rows[..2])
+                .next()
+                .unwrap()
+                .with_rows("a, b", 2),
+            "WITH v (a, b, keep) AS (VALUES ($2, $3, $4), ($5, $6, $7))"
         );
+        assert_eq!(chunk.in_list(1), "$1, $2, $3, $4, $5, $6, $7, $8");
+    }
+
+    #[test]
+    fn postgres_urls_get_a_statement_cache() {
+        assert_eq!(
+            with_statement_cache("postgres://h/db"),
+            "postgres://h/db?statement-cache-capacity=1024"
+        );
+        assert_eq!(
+            with_statement_cache("postgres://h/db?sslmode=require"),
+            "postgres://h/db?sslmode=require&statement-cache-capacity=1024"
+        );
+        let set = "postgres://h/db?statement-cache-capacity=7";
+        assert_eq!(with_statement_cache(set), set);
+        assert_eq!(with_statement_cache("sqlite:x.db"), "sqlite:x.db");
     }
 
     #[test]

@@ -84,20 +84,21 @@ impl NewEvidence<'_> {
         conn: &mut AnyConnection,
         rows: &[(NewEvidence<'_>, String)],
     ) -> Result<(), ApiError> {
-        for chunk in crate::db::row_chunks(rows) {
+        const COLUMNS: &str = "id, case_id, report_id, sealed, created_at, purge_after";
+        for chunk in crate::db::padded_chunks(rows) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO evidence (id, case_id, report_id, sealed, created_at, purge_after) \
-                 VALUES {}",
-                crate::db::values_list(1, 6, chunk.len())
+                "{} INSERT INTO evidence ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
+                chunk.with_rows(COLUMNS, 1)
             )));
-            for (e, sealed) in chunk {
+            for ((e, sealed), keep) in chunk.slots() {
                 q = q
                     .bind(e.id)
                     .bind(e.case_id)
                     .bind(e.report_id)
                     .bind(sealed)
                     .bind(e.now)
-                    .bind(e.purge_after);
+                    .bind(e.purge_after)
+                    .bind(keep);
             }
             q.execute(&mut *conn).await?;
         }

@@ -86,13 +86,14 @@ impl Tally {
             .min()
             .unwrap_or(i64::MAX);
         let mut tally = Self::default();
-        for chunk in crate::db::row_chunks(&keys) {
-            let list = crate::db::placeholders(2, chunk.len());
+        for chunk in crate::db::padded_chunks(&keys) {
+            let list = chunk.in_list(2);
             let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(format!(
-                "SELECT scope, bucket, n FROM rate_counters WHERE bucket > $1 AND scope IN ({list})"
+                "SELECT scope, bucket, CAST(SUM(n) AS BIGINT) FROM rate_counters \
+                 WHERE bucket > $1 AND scope IN ({list}) GROUP BY scope, bucket"
             )))
             .bind(since);
-            for key in chunk {
+            for (key, _) in chunk.slots() {
                 q = q.bind(key);
             }
             for (scope, bucket, n) in q.fetch_all(&mut *conn).await? {
@@ -175,19 +176,21 @@ impl Tally {
                     .map(|((scope, bucket), (n, expires, _))| (scope, bucket, shard, n, expires)),
             )
             .collect();
-        for chunk in crate::db::row_chunks(&rows) {
+        const COLUMNS: &str = "scope, bucket, shard, n, expires_at";
+        for chunk in crate::db::padded_chunks(&rows) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO rate_counters (scope, bucket, shard, n, expires_at) VALUES {} \
+                "{} INSERT INTO rate_counters ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1 \
                  ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + excluded.n",
-                crate::db::values_list(1, 5, chunk.len())
+                chunk.with_rows(COLUMNS, 1)
             )));
-            for (scope, bucket, shard, n, expires) in chunk {
+            for ((scope, bucket, shard, n, expires), keep) in chunk.slots() {
                 q = q
                     .bind(scope)
                     .bind(*bucket)
                     .bind(*shard)
                     .bind(*n)
-                    .bind(*expires);
+                    .bind(*expires)
+                    .bind(keep);
             }
             q.execute(&mut *conn).await?;
         }

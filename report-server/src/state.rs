@@ -20,8 +20,8 @@ use crate::keys::PolicyAndKeys;
 use crate::metrics::{Metrics, MetricsAccess};
 use crate::seal::ServerKey;
 
-/// Intake batches written at a time on PostgreSQL ([`crate::intake::queue`]): one being built
-/// while another waits for its commit to reach the disk (SQLite takes one writer at a time).
+/// Intake batches written at a time on PostgreSQL ([`crate::intake::queue`]): a second one runs
+/// while the first waits for its commit to reach the disk (SQLite takes one writer at a time).
 pub const INTAKE_WRITERS_POSTGRES: usize = 2;
 /// Most reports one intake transaction stores.
 pub const INTAKE_MAX_BATCH: usize = 64;

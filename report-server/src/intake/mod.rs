@@ -16,7 +16,7 @@
 //! ([`store_all`], fed by the group-commit [`queue`]): the outcome of each report is exactly what
 //! storing the reports one after another, in order, would give (each is refused, 429, or
 //! stored), but the batch costs one transaction and a fixed number of multi-row statements
-//! ([`crate::db::row_chunks`]) instead of a dozen statements per report. Rows are locked in one
+//! ([`crate::db::padded_chunks`]) instead of a dozen statements per report. Rows are locked in one
 //! order by every writer — cases by `(network, group key)`, then rate counters, then audit chain
 //! heads — so concurrent transactions wait for one another and never deadlock.
 
@@ -281,7 +281,7 @@ async fn begin_all<'a>(
     let first = reports
         .first()
         .ok_or_else(|| ApiError::Internal("empty intake".into()))?;
-    let mut change = Change::begin(db, first.0.actor).await?;
+    let mut change = Change::begin_multi_row(db, first.0.actor).await?;
     // The networks' intake rate limits, for their own reporters and for forwarded ones
     // (pseudonyms) alike, checked in order before anything is written.
     let submissions: Vec<_> = reports
@@ -419,19 +419,20 @@ async fn upsert_cases(
         .map(|&(network, gkey, n)| Ok((network, gkey, n, new_id("case")?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let mut cases = HashMap::with_capacity(rows.len());
-    for chunk in crate::db::row_chunks(&rows) {
+    const COLUMNS: &str = "id, network_id, group_key, commitment, stamp, key_id, sender, \
+        message_id, message_ts, state, category, report_count, first_reported_at, \
+        last_reported_at, updated_at, origin_network";
+    for chunk in crate::db::padded_chunks(&rows) {
         let mut q = sqlx::query_as::<_, (String, String, String, CaseState, i64)>(
             sqlx::AssertSqlSafe(format!(
-                "INSERT INTO cases (id, network_id, group_key, commitment, stamp, key_id, sender, \
-                 message_id, message_ts, state, category, report_count, first_reported_at, \
-                 last_reported_at, updated_at, origin_network) VALUES {} \
+                "{} INSERT INTO cases ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1 \
                  ON CONFLICT (network_id, group_key) \
                  DO UPDATE SET last_reported_at = cases.last_reported_at \
                  RETURNING id, network_id, group_key, state, report_count",
-                crate::db::values_list(1, 16, chunk.len())
+                chunk.with_rows(COLUMNS, 1)
             )),
         );
-        for (network, gkey, n, fresh_id) in chunk {
+        for ((network, gkey, n, fresh_id), keep) in chunk.slots() {
             let (intake, verified) = reports[*n];
             let ctx = verified.context();
             let (_, commitment, stamp) = admitted[*n]
@@ -457,11 +458,13 @@ async fn upsert_cases(
                 .bind(intake.now)
                 .bind(intake.now)
                 .bind(intake.now)
-                .bind(origin);
+                .bind(origin)
+                .bind(keep);
         }
         for (id, network, gkey, state, count) in q.fetch_all(&mut *conn).await? {
             let Some(&(net, key, n, ref fresh_id)) = chunk
-                .iter()
+                .slots()
+                .map(|(row, _)| row)
                 .find(|(net, key, _, _)| *net == network && *key == gkey)
             else {
                 return Err(ApiError::Internal(
@@ -502,14 +505,15 @@ async fn insert_reporters(
     }
     distinct.sort_unstable();
     let mut inserted = HashSet::new();
-    for chunk in crate::db::row_chunks(&distinct) {
+    const COLUMNS: &str = "case_id, reporter, first_reported_at";
+    for chunk in crate::db::padded_chunks(&distinct) {
         let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO case_reporters (case_id, reporter, first_reported_at) VALUES {} \
+            "{} INSERT INTO case_reporters ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1 \
              ON CONFLICT (case_id, reporter) DO NOTHING RETURNING case_id, reporter",
-            crate::db::values_list(1, 3, chunk.len())
+            chunk.with_rows(COLUMNS, 1)
         )));
-        for (case, reporter, now) in chunk {
-            q = q.bind(*case).bind(*reporter).bind(*now);
+        for ((case, reporter, now), keep) in chunk.slots() {
+            q = q.bind(*case).bind(*reporter).bind(*now).bind(keep);
         }
         inserted.extend(q.fetch_all(&mut *conn).await?);
     }
@@ -585,13 +589,14 @@ async fn insert_reports(
             Ok((*i, *v, *p))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    for chunk in crate::db::row_chunks(&rows) {
+    const COLUMNS: &str =
+        "id, case_id, network_id, reporter, reason, category, earlier_count, received_at";
+    for chunk in crate::db::padded_chunks(&rows) {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO reports (id, case_id, network_id, reporter, reason, category, \
-             earlier_count, received_at) VALUES {}",
-            crate::db::values_list(1, 8, chunk.len())
+            "{} INSERT INTO reports ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
+            chunk.with_rows(COLUMNS, 1)
         )));
-        for (i, v, p) in chunk {
+        for ((i, v, p), keep) in chunk.slots() {
             let report = v.report();
             q = q
                 .bind(&p.stored.report_id)
@@ -601,7 +606,8 @@ async fn insert_reports(
                 .bind(&report.reason)
                 .bind(i.category.map(str::to_owned))
                 .bind(i64::try_from(report.earlier.len()).unwrap_or(i64::MAX))
-                .bind(i.now);
+                .bind(i.now)
+                .bind(keep);
         }
         q.execute(change.conn()).await?;
     }

@@ -3,9 +3,10 @@
 //! ([`super::store_all`]), instead of one transaction and a dozen statements each.
 //!
 //! A request puts its report in the queue and waits for its answer. At most `writers` batches are
-//! written at a time; a waiting request that gets a writer's permit takes everything queued (up to
-//! `max_batch` reports, oldest first) and writes it as one batch on a task of its own, so the batch
-//! completes even if that request is abandoned. Nothing waits on a timer: a lone report is written
+//! written at a time, each on a task of its own (so it completes even if the request that started
+//! it is abandoned), of everything queued (up to `max_batch` reports, oldest first). A report
+//! queued while no batch is being written starts one at once; while one is, the next starts when
+//! it ends, or earlier once [`SECOND_BATCH_MIN`] reports wait, so batches stay large. Nothing waits on a timer: a lone report is written
 //! at once as a batch of one, and batches grow only when reports arrive while others are being
 //! written. Each request is answered only after its batch committed (`synchronous_commit` stays
 //! whatever the database says: an acknowledged report is committed).
@@ -26,7 +27,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use franking_core::frank::VerifiedReport;
 use sqlx::AnyPool;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Federation, Intake, Stored, store_all};
@@ -80,45 +81,68 @@ struct Job {
 /// The intake queue of one server instance (in [`crate::state::AppState`]).
 #[derive(Debug)]
 pub struct IntakeQueue {
-    jobs: Mutex<VecDeque<Job>>,
-    writers: Arc<Semaphore>,
+    state: Mutex<Queued>,
+    writers: usize,
     max_batch: usize,
     metrics: Arc<Metrics>,
 }
+
+#[derive(Debug, Default)]
+struct Queued {
+    jobs: VecDeque<Job>,
+    /// Batches being written.
+    active: usize,
+}
+
+/// While a batch is being written, another starts only once this many reports wait (or the
+/// first ends): a second transaction in flight keeps the database busy during the first one's
+/// commit, but many small batches would cost more per report than a few large ones.
+pub const SECOND_BATCH_MIN: usize = 16;
 
 impl IntakeQueue {
     /// A queue writing at most `writers` batches at a time, of at most `max_batch` reports each
     /// (both at least 1), recording batch sizes in `metrics`.
     pub fn new(writers: usize, max_batch: usize, metrics: Arc<Metrics>) -> Self {
         Self {
-            jobs: Mutex::new(VecDeque::new()),
-            writers: Arc::new(Semaphore::new(writers.max(1))),
+            state: Mutex::new(Queued::default()),
+            writers: writers.max(1),
             max_batch: max_batch.max(1),
             metrics,
         }
     }
 
-    /// Up to `max_batch` queued jobs, oldest first, leaving out those whose request gave up.
-    fn take(&self) -> Vec<Job> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next batch to write, if one should start now (module docs): up to `max_batch` queued
+    /// jobs, oldest first, leaving out those whose request gave up.
+    fn next_batch(&self, q: &mut Queued) -> Option<Vec<Job>> {
+        let ready = match q.active {
+            0 => !q.jobs.is_empty(),
+            n if n < self.writers => q.jobs.len() >= SECOND_BATCH_MIN,
+            _ => false,
+        };
+        if !ready {
+            return None;
+        }
         let mut batch = Vec::new();
         while batch.len() < self.max_batch {
-            let Some(job) = jobs.pop_front() else { break };
+            let Some(job) = q.jobs.pop_front() else { break };
             if !job.answer.is_closed() {
                 batch.push(job);
             }
         }
-        batch
+        if batch.is_empty() {
+            return None;
+        }
+        q.active += 1;
+        Some(batch)
     }
 
     /// Answer every queued job 503 (the database is unavailable).
     fn fail_queued(&self, why: &str) {
-        let jobs: Vec<Job> = self
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-            .collect();
+        let jobs: Vec<Job> = self.lock().jobs.drain(..).collect();
         for job in jobs {
             let _ = job.answer.send(Err(ApiError::Unavailable(why.to_owned())));
         }
@@ -131,32 +155,38 @@ impl IntakeQueue {
         key: &Arc<ServerKey>,
         report: QueuedReport,
     ) -> Result<Stored, ApiError> {
-        let (answer, mut outcome) = oneshot::channel();
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(Job { report, answer });
-        let lost = || ApiError::Internal("the intake batch writer stopped".into());
-        loop {
-            tokio::select! {
-                biased;
-                done = &mut outcome => return done.unwrap_or_else(|_| Err(lost())),
-                permit = Arc::clone(&self.writers).acquire_owned() => {
-                    let permit = permit.map_err(|_| lost())?;
-                    let batch = self.take();
-                    if batch.is_empty() {
-                        // Another writer took this report: its answer is on the way.
-                        drop(permit);
-                        return outcome.await.unwrap_or_else(|_| Err(lost()));
-                    }
-                    let (queue, db, key) = (Arc::clone(self), db.clone(), Arc::clone(key));
-                    tokio::spawn(async move {
-                        queue.write(&db, &key, batch).await;
-                        drop(permit);
-                    });
+        let (answer, outcome) = oneshot::channel();
+        let batch = {
+            let mut q = self.lock();
+            q.jobs.push_back(Job { report, answer });
+            self.next_batch(&mut q)
+        };
+        if let Some(batch) = batch {
+            self.spawn_writer(db.clone(), Arc::clone(key), batch);
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Internal("the intake batch writer stopped".into())))
+    }
+
+    /// Write `batch` on a task of its own, then every batch that is due when it ends.
+    fn spawn_writer(self: &Arc<Self>, db: AnyPool, key: Arc<ServerKey>, batch: Vec<Job>) {
+        let queue = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut batch = batch;
+            loop {
+                queue.write(&db, &key, batch).await;
+                let next = {
+                    let mut q = queue.lock();
+                    q.active -= 1;
+                    queue.next_batch(&mut q)
+                };
+                match next {
+                    Some(b) => batch = b,
+                    None => break,
                 }
             }
-        }
+        });
     }
 }
 

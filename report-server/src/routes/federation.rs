@@ -77,7 +77,7 @@ async fn receive_forward(
         forward::authenticate(&state.db, &state.server_key, &headers, &body, now).await?;
     crate::util::check_identifier("forward_id", &fwd.forward_id)?;
     forward::check_not_replayed(&state.db, &peer.peer_network, &fwd.forward_id).await?;
-    let report = parse_report(&fwd.report)?;
+    let report = parse_report(&fwd.report.to_string())?;
     if report.message.context.network() != fwd.to {
         return Err(ApiError::Forbidden {
             code: "wrong_network",

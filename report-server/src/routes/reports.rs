@@ -74,8 +74,9 @@ pub struct ReportSubmission {
     /// Optional category (must be one of the network policy's categories when it lists any).
     #[serde(default)]
     pub category: Option<String>,
-    /// The franking-core report (JSON form).
-    pub report: serde_json::Value,
+    /// The franking-core report (JSON form), kept as its text: franking-core parses it once, with
+    /// its own precise error codes.
+    pub report: Box<serde_json::value::RawValue>,
 }
 
 /// The intake answer.
@@ -93,10 +94,9 @@ pub struct ReportReceipt {
     pub report_count: u64,
 }
 
-/// Parse the report JSON with franking-core's precise error codes.
-pub fn parse_report(v: &serde_json::Value) -> Result<Report, ApiError> {
-    let bytes = serde_json::to_vec(v).map_err(|e| ApiError::malformed(format!("report: {e}")))?;
-    Report::from_json(&bytes).map_err(|e| ApiError::from_protocol(&e))
+/// Parse the report JSON text with franking-core's precise error codes.
+pub fn parse_report(json: &str) -> Result<Report, ApiError> {
+    Report::from_json(json.as_bytes()).map_err(|e| ApiError::from_protocol(&e))
 }
 
 /// Reports whose messages hold more than this many bytes are verified on the blocking pool.
@@ -369,7 +369,7 @@ pub async fn parse_multipart(
         .await
         .map_err(|rej| ApiError::malformed(format!("multipart body: {}", rej.body_text())))?;
     let submission = parse_submission(&read_report_part(&mut parts, max_report_bytes).await?)?;
-    let report = parse_report(&submission.report)?;
+    let report = parse_report(submission.report.get())?;
     let references = match MessageContent::decode_if_content(&report.message.plaintext) {
         Ok(Some(content)) => content.attachments,
         Ok(None) | Err(_) => Vec::new(),
@@ -474,7 +474,7 @@ async fn check(
     sub: ReportSubmission,
 ) -> Result<Checked, ApiError> {
     let network = service.network.as_str();
-    let report = parse_report(&sub.report)?;
+    let report = parse_report(sub.report.get())?;
     if report.reporter != sub.reporter {
         return Err(ApiError::unprocessable(
             "reporter_mismatch",
@@ -525,7 +525,8 @@ async fn check(
             // franking-core's `verify_published`: signature required, retirement by date.
             let verifier = published.into_boxed_slice();
             let verified = verify(report, verifier, report_policy, now).await?;
-            let mut forwarded = sub.report;
+            let mut forwarded: serde_json::Value = serde_json::from_str(sub.report.get())
+                .map_err(|e| ApiError::malformed(format!("report: {e}")))?;
             if !policy.federation_reporter_identities {
                 forwarded["reporter"] = serde_json::Value::String(federation::pseudonym(
                     &state.server_key,
