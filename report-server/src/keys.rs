@@ -1,7 +1,11 @@
 //! Networks, their policies and their stamping keys in the database: network rows, policy rows,
 //! sealed key storage, key-ring loading, creation, rotation and retirement.
 
-use franking_core::frank::{KeyId, KeyRing, ReportPolicy, StampKey};
+use std::sync::Arc;
+
+use franking_core::frank::{
+    Commitment, Context, KeyId, KeyRing, ReportPolicy, Stamp, StampKey, StampVerifier, Suite,
+};
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyExecutor, AnyPool};
 use zeroize::Zeroizing;
@@ -350,24 +354,81 @@ pub async fn load_policy_and_keys(
     Ok((policy, keys))
 }
 
-/// A network's policy and stored keys, as [`load_policy_and_keys`] reads them.
-pub type PolicyAndKeys = (Policy, Vec<SealedKey>);
+/// A network's policy and stored keys ([`load_policy_and_keys`]) with the key ring unsealed from
+/// them, as the intake-path cache keeps them: the ring is built once per cache entry, not once
+/// per report.
+#[derive(Debug, Clone)]
+pub struct IntakeKeys {
+    /// The network's policy.
+    pub policy: Policy,
+    /// Its stamping keys, sealed.
+    pub keys: Vec<SealedKey>,
+    /// The ring built from them; `None` when no key is current.
+    ring: Option<SharedRing>,
+}
 
-/// [`load_policy_and_keys`] through the intake-path cache (`policies`, see [`crate::cache`]) for
-/// a report stamped with `key_id`: an entry that does not hold that key (rotated in since, on
-/// another instance) is read afresh, so a new key's stamps verify at once everywhere.
+impl IntakeKeys {
+    fn build(
+        server_key: &ServerKey,
+        network: &str,
+        (policy, keys): (Policy, Vec<SealedKey>),
+    ) -> Result<Self, ApiError> {
+        let ring = match build_ring(server_key, network, &keys, policy.key_grace_ms) {
+            Ok(ring) => Some(SharedRing(Arc::new(ring))),
+            Err(ApiError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Self { policy, keys, ring })
+    }
+
+    /// The network's key ring (404 `not_found` if no stamping key is current).
+    pub fn ring(&self) -> Result<SharedRing, ApiError> {
+        self.ring
+            .clone()
+            .ok_or(ApiError::NotFound("current stamping key"))
+    }
+}
+
+/// A key ring shared by the intake cache and the verifications in flight.
+#[derive(Debug, Clone)]
+pub struct SharedRing(Arc<KeyRing>);
+
+impl StampVerifier for SharedRing {
+    fn verify_stamp(
+        &self,
+        stamp: &Stamp,
+        suite: Suite,
+        commitment: &Commitment,
+        ctx: &Context,
+        now_ms: u64,
+        max_clock_skew_ms: u64,
+    ) -> Result<(), franking_core::Error> {
+        self.0
+            .verify_stamp(stamp, suite, commitment, ctx, now_ms, max_clock_skew_ms)
+    }
+}
+
+/// [`load_policy_and_keys`] with its key ring through the intake-path cache (`policies`, see
+/// [`crate::cache`]) for a report stamped with `key_id`: an entry that does not hold that key
+/// (rotated in since, on another instance) is read afresh, so a new key's stamps verify at once
+/// everywhere.
 pub async fn cached_policy_and_keys(
     db: &AnyPool,
-    cache: &TtlMap<PolicyAndKeys>,
+    server_key: &ServerKey,
+    cache: &TtlMap<IntakeKeys>,
     network: &str,
     key_id: KeyId,
-) -> Result<PolicyAndKeys, ApiError> {
+) -> Result<IntakeKeys, ApiError> {
     if let Some(hit) = cache.get(network)
-        && hit.1.iter().any(|k| k.key_id == i64::from(key_id.0))
+        && hit.keys.iter().any(|k| k.key_id == i64::from(key_id.0))
     {
         return Ok(hit);
     }
-    let loaded = load_policy_and_keys(db, network).await?;
+    let loaded = IntakeKeys::build(
+        server_key,
+        network,
+        load_policy_and_keys(db, network).await?,
+    )?;
     cache.put(network, loaded.clone());
     Ok(loaded)
 }

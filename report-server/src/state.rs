@@ -16,7 +16,7 @@ use crate::cache::TtlMap;
 use crate::console::ConsoleSettings;
 use crate::db::Backend;
 use crate::intake::queue::IntakeQueue;
-use crate::keys::PolicyAndKeys;
+use crate::keys::IntakeKeys;
 use crate::metrics::{Metrics, MetricsAccess};
 use crate::seal::ServerKey;
 
@@ -95,7 +95,7 @@ pub struct AppState {
     /// Stamping-path cache of networks' current stamping keys (see [`crate::cache`]).
     pub current_keys: Arc<TtlMap<StampKey>>,
     /// Intake-path cache of networks' policies and stored keys (see [`crate::cache`]).
-    pub policies: Arc<TtlMap<PolicyAndKeys>>,
+    pub policies: Arc<TtlMap<IntakeKeys>>,
     /// Console session settings (see [`crate::console`]).
     pub console: Arc<ConsoleSettings>,
     /// Failed authentications per peer address ([`Limits::auth_failures_per_minute`]).

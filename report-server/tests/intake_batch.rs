@@ -95,16 +95,17 @@ async fn messages(h: &Harness, net: &str, relay: &str) -> HashMap<&'static str, 
 
 async fn verified(h: &Harness, net: &str, mut report: Report, reporter: &str) -> VerifiedReport {
     report.reporter = reporter.to_owned();
-    let (policy, stored) = keys::cached_policy_and_keys(
+    let cached = keys::cached_policy_and_keys(
         &h.state.db,
+        &h.state.server_key,
         &h.state.policies,
         net,
         report.message.stamp.key_id,
     )
     .await
     .unwrap();
-    let ring = keys::build_ring(&h.state.server_key, net, &stored, policy.key_grace_ms).unwrap();
-    verify_report(report, &ring, &policy.report_policy(), now_ms()).unwrap()
+    let ring = cached.ring().unwrap();
+    verify_report(report, &ring, &cached.policy.report_policy(), now_ms()).unwrap()
 }
 
 async fn policy(h: &Harness, net: &str) -> Policy {

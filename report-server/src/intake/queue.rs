@@ -6,7 +6,7 @@
 //! written at a time, each on a task of its own (so it completes even if the request that started
 //! it is abandoned), of everything queued (up to `max_batch` reports, oldest first). A report
 //! queued while no batch is being written starts one at once; while one is, the next starts when
-//! it ends, or earlier once [`SECOND_BATCH_MIN`] reports wait, so batches stay large. Nothing waits on a timer: a lone report is written
+//! it ends, or earlier once as many reports wait as it holds, so batches stay large. Nothing waits on a timer: a lone report is written
 //! at once as a batch of one, and batches grow only when reports arrive while others are being
 //! written. Each request is answered only after its batch committed (`synchronous_commit` stays
 //! whatever the database says: an acknowledged report is committed).
@@ -90,14 +90,9 @@ pub struct IntakeQueue {
 #[derive(Debug, Default)]
 struct Queued {
     jobs: VecDeque<Job>,
-    /// Batches being written.
-    active: usize,
+    /// The sizes of the batches being written.
+    in_flight: Vec<usize>,
 }
-
-/// While a batch is being written, another starts only once this many reports wait (or the
-/// first ends): a second transaction in flight keeps the database busy during the first one's
-/// commit, but many small batches would cost more per report than a few large ones.
-pub const SECOND_BATCH_MIN: usize = 16;
 
 impl IntakeQueue {
     /// A queue writing at most `writers` batches at a time, of at most `max_batch` reports each
@@ -118,11 +113,12 @@ impl IntakeQueue {
     /// The next batch to write, if one should start now (module docs): up to `max_batch` queued
     /// jobs, oldest first, leaving out those whose request gave up.
     fn next_batch(&self, q: &mut Queued) -> Option<Vec<Job>> {
-        let ready = match q.active {
-            0 => !q.jobs.is_empty(),
-            n if n < self.writers => q.jobs.len() >= SECOND_BATCH_MIN,
-            _ => false,
-        };
+        // Another batch starts beside those in flight only once it would be as large as the
+        // smallest of them: a second transaction keeps the database busy while the first waits
+        // for its commit, but smaller batches would cost more per report.
+        let ready = q.in_flight.len() < self.writers
+            && !q.jobs.is_empty()
+            && q.in_flight.iter().all(|&n| q.jobs.len() >= n);
         if !ready {
             return None;
         }
@@ -136,7 +132,7 @@ impl IntakeQueue {
         if batch.is_empty() {
             return None;
         }
-        q.active += 1;
+        q.in_flight.push(batch.len());
         Some(batch)
     }
 
@@ -175,10 +171,13 @@ impl IntakeQueue {
         tokio::spawn(async move {
             let mut batch = batch;
             loop {
+                let size = batch.len();
                 queue.write(&db, &key, batch).await;
                 let next = {
                     let mut q = queue.lock();
-                    q.active -= 1;
+                    if let Some(i) = q.in_flight.iter().position(|&n| n == size) {
+                        q.in_flight.swap_remove(i);
+                    }
                     queue.next_batch(&mut q)
                 };
                 match next {

@@ -487,13 +487,15 @@ async fn check(
     } else {
         Some(peers::active_for_intake(&state.db, network, &origin).await?)
     };
-    let (policy, stored_keys) = keys::cached_policy_and_keys(
+    let intake_keys = keys::cached_policy_and_keys(
         &state.db,
+        &state.server_key,
         &state.policies,
         network,
         report.message.stamp.key_id,
     )
     .await?;
+    let policy = intake_keys.policy.clone();
     if let Some(c) = &sub.category
         && !policy.categories.is_empty()
         && !policy.categories.contains(c)
@@ -507,12 +509,7 @@ async fn check(
     let report_policy = policy.report_policy();
     let (verified, outbound) = match peer {
         None => {
-            let ring = keys::build_ring(
-                &state.server_key,
-                network,
-                &stored_keys,
-                policy.key_grace_ms,
-            )?;
+            let ring = intake_keys.ring()?;
             (
                 verify(report, Box::new(ring), report_policy, now).await?,
                 None,
