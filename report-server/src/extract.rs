@@ -82,6 +82,9 @@ fn direct<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 /// A JSON body's bytes as `T`: 400 `malformed` unless they parse as a JSON object, and every
 /// string passes [`check_json_storable`] first (the report-intake route reads its body itself and uses this too).
 pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(v) = direct(bytes) {
+        return Ok(v);
+    }
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
     typed(v)

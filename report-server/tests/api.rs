@@ -1572,3 +1572,38 @@ async fn unique_violation_is_409() {
     let e = report_server::ApiError::from(e);
     assert_eq!((e.status(), e.code()), (StatusCode::CONFLICT, "conflict"));
 }
+
+/// A report whose JSON gives a key twice has no single reading: refused (400), as franking-core
+/// refuses it, nothing written — whichever way the server parses the body.
+#[tokio::test]
+async fn a_report_with_a_key_given_twice_is_refused() {
+    let h = harness().await;
+    let t = h.t();
+    let m = franked(
+        &t,
+        &h.net1.relay,
+        dm("net1", "alice", "bob", "twice"),
+        b"hello",
+    )
+    .await;
+    let report = report_json(m, "bob", vec![]).to_string();
+    assert!(report.contains(r#""reason":"abusive""#), "{report}");
+    let twice = report.replacen(
+        r#""reason":"abusive""#,
+        r#""reason":"abusive","reason":"spam""#,
+        1,
+    );
+    let body = format!(r#"{{"reporter":"bob","category":"spam","report":{twice}}}"#);
+    let r = t
+        .raw(
+            Method::POST,
+            "/v1/reports",
+            Some(&h.net1.service),
+            Some("application/json"),
+            body.into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.code(), "malformed", "{}", r.body);
+    assert_eq!(count(&h.state, "reports").await, 0);
+}

@@ -171,21 +171,34 @@ impl IntakeQueue {
         tokio::spawn(async move {
             let mut batch = batch;
             loop {
-                let size = batch.len();
-                queue.write(&db, &key, batch).await;
-                let next = {
-                    let mut q = queue.lock();
-                    if let Some(i) = q.in_flight.iter().position(|&n| n == size) {
-                        q.in_flight.swap_remove(i);
-                    }
-                    queue.next_batch(&mut q)
+                let in_flight = InFlight {
+                    queue: &queue,
+                    size: batch.len(),
                 };
-                match next {
+                queue.write(&db, &key, batch).await;
+                drop(in_flight);
+                match queue.next_batch(&mut queue.lock()) {
                     Some(b) => batch = b,
                     None => break,
                 }
             }
         });
+    }
+}
+
+/// A batch being written: counted in `in_flight` until it ends, even by a panic (the queue
+/// would otherwise wait for it forever).
+struct InFlight<'q> {
+    queue: &'q IntakeQueue,
+    size: usize,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut q = self.queue.lock();
+        if let Some(i) = q.in_flight.iter().position(|&n| n == self.size) {
+            q.in_flight.swap_remove(i);
+        }
     }
 }
 
