@@ -54,14 +54,10 @@ async fn set_limits(h: &Harness, net: &str) {
     p["categories"] = json!([]);
     let r = t.call(Method::PUT, &path, Some(&h.admin), Some(p)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = t
-        .post(
-            &format!("/v1/admin/networks/{net}/webhooks"),
-            Some(&h.admin),
-            json!({ "url": "http://127.0.0.1:9/hook" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Two endpoints: every event of the network, and new cases only.
+    for types in [None, Some(json!(["case.created"]))] {
+        endpoint(h, net, "http://127.0.0.1:9/hook", types).await;
+    }
 }
 
 /// The scenario's messages on `net` (one franked message per key, sent by mallory to everyone).
@@ -196,17 +192,20 @@ async fn stored_state(h: &Harness, net: &str, labels: &mut Labels) -> Vec<String
         let case = target.strip_prefix("case:").unwrap();
         out.push(format!("audit {action} case {} {d}", labels.of(case)));
     }
-    let events: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT event_type, case_id, payload FROM webhook_events WHERE network_id = $1",
+    let events: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT e.event_type, e.case_id, e.payload, \
+         (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.event_id = e.id) \
+         FROM webhook_events e WHERE e.network_id = $1",
     )
     .bind(net)
     .fetch_all(db)
     .await
     .unwrap();
-    for (kind, case, payload) in events {
+    for (kind, case, payload, deliveries) in events {
         let p: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(p["type"], kind, "{payload}");
         out.push(format!(
-            "event {kind} case {} reporter {}",
+            "event {kind} case {} reporter {} deliveries {deliveries}",
             labels.of(&case),
             p["reporter"]
         ));
@@ -317,7 +316,8 @@ async fn a_batch_stores_what_one_report_at_a_time_stores() {
             r#"case 5 open count 3 category Some("spam") assignee None reporters ["p1", "r4", "r5"]"#,
         );
         has(r#"audit report.accept case 5 {"case_created":false,"reopened_from":"resolved""#);
-        has("event case.reopened case 5");
+        has("event case.reopened case 5 reporter null deliveries 1");
+        has("event case.created case 0 reporter null deliveries 2");
         has(r#"counter ["reporter",6000,NET,"r7"] 3"#);
         has(r#"counter ["reporter",6000,NET,"r1"] 3"#);
         let r = h.t().get("/v1/admin/audit/verify", Some(&h.admin)).await;

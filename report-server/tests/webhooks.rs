@@ -19,7 +19,7 @@ use report_server::keys::{Policy, load_policy, store_policy};
 use report_server::webhooks::delivery::{DeliveryConfig, Worker};
 use report_server::webhooks::outbox::Payload;
 use report_server::webhooks::signature;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Row as _;
 
 fn cfg(max_attempts: i64) -> DeliveryConfig {
@@ -126,27 +126,6 @@ async fn receiver(mode: Mode) -> Receiver {
         mode,
     )
     .await
-}
-
-/// Create an endpoint of `net`; returns (id, secret).
-async fn endpoint(h: &Harness, net: &str, url: &str, types: Option<Value>) -> (String, String) {
-    let mut body = json!({ "url": url });
-    if let Some(t) = types {
-        body["event_types"] = t;
-    }
-    let r = h
-        .t()
-        .post(
-            &format!("/v1/admin/networks/{net}/webhooks"),
-            Some(&h.admin),
-            body,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["secret"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// Report a fresh message on net1 as `reporter`; returns (case id, message id).

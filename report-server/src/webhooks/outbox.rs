@@ -7,6 +7,8 @@
 //!
 //! Also the readers and the admin actions on deliveries (list, redeliver).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -120,113 +122,164 @@ pub struct Payload {
 
 /// Write `events` (in the caller's transaction) for every enabled endpoint of their network that
 /// subscribes to their type. An event no endpoint wants is not stored. Returns the number of
-/// deliveries queued.
+/// deliveries queued. Whatever the number of events: one read of each network's endpoints, one of
+/// the cases the events are about, and multi-row inserts of the events and their deliveries.
 pub(crate) async fn enqueue(
     conn: &mut AnyConnection,
     events: &[Event],
     now: i64,
 ) -> Result<u64, ApiError> {
-    let mut queued = 0;
-    // Each network's enabled endpoints, read once per transaction.
-    let mut endpoints = std::collections::HashMap::new();
+    // (event id, event, body) and (event id, endpoint id).
+    let mut rows: Vec<(String, &Event, String)> = Vec::new();
+    let mut deliveries: Vec<(String, String)> = Vec::new();
+    let mut wanted: Vec<(&Event, Vec<String>)> = Vec::new();
+    let mut endpoints: HashMap<&str, Vec<(String, Vec<EventType>)>> = HashMap::new();
     for ev in events {
         if let Some(a) = &ev.addressed {
-            insert_event(conn, &a.event_id, ev, &a.sealed_body, now).await?;
-            insert_delivery(conn, &a.event_id, &a.endpoint_id, now).await?;
-            queued += 1;
+            rows.push((a.event_id.clone(), ev, a.sealed_body.clone()));
+            deliveries.push((a.event_id.clone(), a.endpoint_id.clone()));
             continue;
         }
-        if !endpoints.contains_key(&ev.network) {
-            let rows: Vec<(String, String)> = sqlx::query_as(
-                "SELECT id, event_types FROM webhook_endpoints \
-                 WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
-            )
-            .bind(&ev.network)
-            .fetch_all(&mut *conn)
-            .await?;
-            let decoded = rows
-                .into_iter()
-                .map(|(id, types)| Ok((id, decode_types(&types)?)))
-                .collect::<Result<Vec<_>, ApiError>>()?;
-            endpoints.insert(ev.network.clone(), decoded);
+        if !endpoints.contains_key(ev.network.as_str()) {
+            let found = network_endpoints(conn, &ev.network).await?;
+            endpoints.insert(&ev.network, found);
         }
         let targets: Vec<String> = endpoints
-            .get(&ev.network)
+            .get(ev.network.as_str())
             .into_iter()
             .flatten()
             .filter(|(_, types)| types.contains(&ev.kind))
             .map(|(id, _)| id.clone())
             .collect();
-        if targets.is_empty() {
-            continue;
+        if !targets.is_empty() {
+            wanted.push((ev, targets));
         }
-        let (message_id, identities): (String, i64) = sqlx::query_as(
-            "SELECT c.message_id, p.webhook_reporter_identities FROM cases c \
-             JOIN network_policies p ON p.network_id = c.network_id WHERE c.id = $1",
-        )
-        .bind(&ev.case_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("event for missing case {}", ev.case_id)))?;
+    }
+    let mut case_ids: Vec<&str> = wanted.iter().map(|(ev, _)| ev.case_id.as_str()).collect();
+    case_ids.sort_unstable();
+    case_ids.dedup();
+    let cases = message_ids(conn, &case_ids).await?;
+    for (ev, targets) in wanted {
+        let (message_id, identities) = cases
+            .get(&ev.case_id)
+            .ok_or_else(|| ApiError::Internal(format!("event for missing case {}", ev.case_id)))?;
         let payload = Payload {
             id: new_id("evt")?,
             kind: ev.kind,
             network: ev.network.clone(),
             created_at: now,
             case_id: ev.case_id.clone(),
-            message_id,
+            message_id: message_id.clone(),
             action: ev.action,
-            reporter: ev.reporter.clone().filter(|_| identities != 0),
+            reporter: ev.reporter.clone().filter(|_| *identities != 0),
         };
         let body = serde_json::to_string(&payload)
             .map_err(|e| ApiError::Internal(format!("event payload: {e}")))?;
-        insert_event(conn, &payload.id, ev, &body, now).await?;
-        for endpoint in targets {
-            insert_delivery(conn, &payload.id, &endpoint, now).await?;
-            queued += 1;
-        }
+        deliveries.extend(targets.into_iter().map(|t| (payload.id.clone(), t)));
+        rows.push((payload.id, ev, body));
     }
-    Ok(queued)
+    insert_events(conn, &rows, now).await?;
+    insert_deliveries(conn, &deliveries, now).await?;
+    Ok(u64::try_from(deliveries.len()).unwrap_or(u64::MAX))
 }
 
-async fn insert_event(
+/// A network's enabled webhook endpoints with the event types each subscribes to.
+async fn network_endpoints(
     conn: &mut AnyConnection,
-    id: &str,
-    ev: &Event,
-    body: &str,
+    network: &str,
+) -> Result<Vec<(String, Vec<EventType>)>, ApiError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, event_types FROM webhook_endpoints \
+         WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
+    )
+    .bind(network)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, types)| Ok((id, decode_types(&types)?)))
+        .collect()
+}
+
+/// The reported message id of each case, and whether its network's events name reporters.
+async fn message_ids(
+    conn: &mut AnyConnection,
+    case_ids: &[&str],
+) -> Result<HashMap<String, (String, i64)>, ApiError> {
+    let mut out = HashMap::with_capacity(case_ids.len());
+    for chunk in crate::db::padded_chunks(case_ids) {
+        let mut q = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(format!(
+            "SELECT c.id, c.message_id, p.webhook_reporter_identities FROM cases c \
+             JOIN network_policies p ON p.network_id = c.network_id WHERE c.id IN ({})",
+            chunk.in_list(1)
+        )));
+        for (id, _) in chunk.slots() {
+            q = q.bind(*id);
+        }
+        for (id, message_id, identities) in q.fetch_all(&mut *conn).await? {
+            out.insert(id, (message_id, identities));
+        }
+    }
+    Ok(out)
+}
+
+async fn insert_events(
+    conn: &mut AnyConnection,
+    rows: &[(String, &Event, String)],
     now: i64,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO webhook_events (id, network_id, event_type, case_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(&ev.network)
-    .bind(ev.kind)
-    .bind(&ev.case_id)
-    .bind(body)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    const COLUMNS: &str = "id, network_id, event_type, case_id, payload, created_at";
+    for chunk in crate::db::padded_chunks(rows) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} INSERT INTO webhook_events ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
+            chunk.with_rows(COLUMNS, 1)
+        )));
+        for ((id, ev, body), keep) in chunk.slots() {
+            q = q
+                .bind(id)
+                .bind(&ev.network)
+                .bind(ev.kind)
+                .bind(&ev.case_id)
+                .bind(body)
+                .bind(now)
+                .bind(keep);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-async fn insert_delivery(
+async fn insert_deliveries(
     conn: &mut AnyConnection,
-    event_id: &str,
-    endpoint_id: &str,
+    rows: &[(String, String)],
     now: i64,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, \
-         next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
-    )
-    .bind(new_id("dlv")?)
-    .bind(event_id)
-    .bind(endpoint_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    const COLUMNS: &str =
+        "id, event_id, endpoint_id, state, attempts, next_attempt_at, created_at, updated_at";
+    let ids = rows
+        .iter()
+        .map(|_| new_id("dlv"))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let rows: Vec<(&String, &(String, String))> = ids.iter().zip(rows).collect();
+    for chunk in crate::db::padded_chunks(&rows) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} INSERT INTO webhook_deliveries ({COLUMNS}) SELECT {COLUMNS} FROM v \
+             WHERE keep = 1",
+            chunk.with_rows(COLUMNS, 1)
+        )));
+        for ((id, (event_id, endpoint_id)), keep) in chunk.slots() {
+            q = q
+                .bind(*id)
+                .bind(event_id)
+                .bind(endpoint_id)
+                .bind("pending")
+                .bind(0_i64)
+                .bind(now)
+                .bind(now)
+                .bind(now)
+                .bind(keep);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

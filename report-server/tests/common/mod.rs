@@ -468,3 +468,24 @@ pub async fn count(state: &AppState, table: &str) -> i64 {
     .try_get::<i64, _>("n")
     .unwrap()
 }
+
+/// Create a webhook endpoint of `net` (all event types, or `types`); returns (id, secret).
+pub async fn endpoint(h: &Harness, net: &str, url: &str, types: Option<Value>) -> (String, String) {
+    let mut body = json!({ "url": url });
+    if let Some(t) = types {
+        body["event_types"] = t;
+    }
+    let r = h
+        .t()
+        .post(
+            &format!("/v1/admin/networks/{net}/webhooks"),
+            Some(&h.admin),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["secret"].as_str().unwrap().to_owned(),
+    )
+}
