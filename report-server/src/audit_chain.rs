@@ -139,9 +139,9 @@ pub struct Link {
 }
 
 /// The heads of `chains` (sorted, distinct): `chain` → `(seq, hash)`, locked until commit on
-/// PostgreSQL, in chain order (`SELECT … ORDER BY chain FOR UPDATE`: concurrent writers lock heads
-/// in one order, so they wait for one another but never deadlock; SQLite's `BEGIN IMMEDIATE` already
-/// excludes every other writer).
+/// PostgreSQL, in chain order (`SELECT … ORDER BY chain FOR UPDATE`: concurrent writers lock
+/// heads in one order, so they wait for one another but never deadlock; SQLite's `BEGIN
+/// IMMEDIATE` already excludes every other writer).
 async fn lock_heads(
     conn: &mut AnyConnection,
     chains: &[&str],

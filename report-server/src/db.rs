@@ -541,7 +541,11 @@ mod tests {
                 let slots: Vec<(&usize, i64)> = chunk.slots().collect();
                 assert_eq!(slots.len(), chunk.len());
                 let real = slots.iter().take_while(|(_, keep)| *keep == 1).count();
-                assert!(slots[real..].iter().all(|(r, keep)| *keep == 0 && Some(*r) == slots.get(real - 1).map(|s| s.0)));
+                let last = slots.get(real - 1).map(|s| s.0);
+                let padding_repeats_last = slots[real..]
+                    .iter()
+                    .all(|(r, keep)| *keep == 0 && Some(*r) == last);
+                assert!(padding_repeats_last);
                 kept.extend(slots[..real].iter().map(|(r, _)| **r));
             }
             assert_eq!(kept, rows, "every row once, in order");

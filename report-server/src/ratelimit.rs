@@ -9,8 +9,9 @@
 //!
 //! Checks and increments both run in the transaction that stores verified reports
 //! ([`crate::intake`], for a platform's own reports and for forwards from peers alike; one
-//! [`Tally`] per transaction, whether it stores one report or a batch), so a rejected submission leaves no trace, and concurrent submissions can overshoot a
-//! limit by at most the number of requests in flight. Verification (tens of µs of CPU, no I/O)
+//! [`Tally`] per transaction, whether it stores one report or a batch), so a rejected submission
+//! leaves no trace, and concurrent submissions can overshoot a limit by at most the number of
+//! requests in flight. Verification (tens of µs of CPU, no I/O)
 //! runs first: checking before it cost every report a database round trip of its own, more than
 //! the verification it could save an over-limit submission.
 

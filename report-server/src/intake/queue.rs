@@ -6,10 +6,11 @@
 //! written at a time, each on a task of its own (so it completes even if the request that started
 //! it is abandoned), of everything queued (up to `max_batch` reports, oldest first). A report
 //! queued while no batch is being written starts one at once; while one is, the next starts when
-//! it ends, or earlier once as many reports wait as it holds, so batches stay large. Nothing waits on a timer: a lone report is written
-//! at once as a batch of one, and batches grow only when reports arrive while others are being
-//! written. Each request is answered only after its batch committed (`synchronous_commit` stays
-//! whatever the database says: an acknowledged report is committed).
+//! it ends, or earlier once as many reports wait as it holds, so batches stay large. Nothing waits
+//! on a timer: a lone report is written at once as a batch of one, and batches grow only when
+//! reports arrive while others are being written. Each request is answered only after its batch
+//! committed (`synchronous_commit` stays whatever the database says: an acknowledged report is
+//! committed).
 //!
 //! A request that gave up (its timeout, or its client went away) before its batch was taken is
 //! left out of it: nothing of it is stored. A batch ends before the earliest deadline of its
