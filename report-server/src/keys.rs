@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use franking_core::frank::{
-    Commitment, Context, KeyId, KeyRing, ReportPolicy, Stamp, StampKey, StampVerifier, Suite,
-};
+use franking_core::frank::{KeyId, KeyRing, ReportPolicy, StampKey};
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyExecutor, AnyPool};
 use zeroize::Zeroizing;
@@ -364,7 +362,7 @@ pub struct IntakeKeys {
     /// Its stamping keys, sealed.
     pub keys: Vec<SealedKey>,
     /// The ring built from them; `None` when no key is current.
-    ring: Option<SharedRing>,
+    ring: Option<Arc<KeyRing>>,
 }
 
 impl IntakeKeys {
@@ -374,7 +372,7 @@ impl IntakeKeys {
         (policy, keys): (Policy, Vec<SealedKey>),
     ) -> Result<Self, ApiError> {
         let ring = match build_ring(server_key, network, &keys, policy.key_grace_ms) {
-            Ok(ring) => Some(SharedRing(Arc::new(ring))),
+            Ok(ring) => Some(Arc::new(ring)),
             Err(ApiError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
@@ -382,29 +380,10 @@ impl IntakeKeys {
     }
 
     /// The network's key ring (404 `not_found` if no stamping key is current).
-    pub fn ring(&self) -> Result<SharedRing, ApiError> {
+    pub fn ring(&self) -> Result<Arc<KeyRing>, ApiError> {
         self.ring
             .clone()
             .ok_or(ApiError::NotFound("current stamping key"))
-    }
-}
-
-/// A key ring shared by the intake cache and the verifications in flight.
-#[derive(Debug, Clone)]
-pub struct SharedRing(Arc<KeyRing>);
-
-impl StampVerifier for SharedRing {
-    fn verify_stamp(
-        &self,
-        stamp: &Stamp,
-        suite: Suite,
-        commitment: &Commitment,
-        ctx: &Context,
-        now_ms: u64,
-        max_clock_skew_ms: u64,
-    ) -> Result<(), franking_core::Error> {
-        self.0
-            .verify_stamp(stamp, suite, commitment, ctx, now_ms, max_clock_skew_ms)
     }
 }
 

@@ -101,7 +101,7 @@ async fn verified(h: &Harness, net: &str, mut report: Report, reporter: &str) ->
     .await
     .unwrap();
     let ring = cached.ring().unwrap();
-    verify_report(report, &ring, &cached.policy.report_policy(), now_ms()).unwrap()
+    verify_report(report, &*ring, &cached.policy.report_policy(), now_ms()).unwrap()
 }
 
 async fn policy(h: &Harness, net: &str) -> Policy {

@@ -309,7 +309,6 @@ async fn begin_all<'a>(
     // before, or of one earlier in this transaction).
     let mut placed_ids: HashMap<(String, String), String> = HashMap::new();
     let mut items = Vec::with_capacity(reports.len());
-    let mut new_reports = Vec::new();
     for ((intake, verified), keys) in reports.iter().zip(admitted) {
         let keys = match keys {
             Ok(keys) => keys,
@@ -326,7 +325,6 @@ async fn begin_all<'a>(
         let first_time = !placed_ids.contains_key(&pair) && new_pairs.contains(&pair);
         let placed = if first_time {
             let p = place_new(case, intake, reporter)?;
-            new_reports.push((*intake, *verified, p.stored.report_id.clone()));
             placed_ids.insert(pair, p.stored.report_id.clone());
             p
         } else {
@@ -354,7 +352,7 @@ async fn begin_all<'a>(
         items.push((*intake, Ok(placed)));
     }
     update_cases(change.conn(), &cases).await?;
-    insert_reports(&mut change, server_key, &items, &new_reports).await?;
+    insert_reports(&mut change, server_key, reports, &items).await?;
     Ok(Pending {
         change,
         tally,
@@ -571,24 +569,19 @@ async fn update_cases(
 async fn insert_reports(
     change: &mut Change,
     server_key: &ServerKey,
+    reports: &[(&Intake<'_>, &VerifiedReport)],
     items: &[(&Intake<'_>, Result<Placed, ApiError>)],
-    new_reports: &[(&Intake<'_>, &VerifiedReport, String)],
 ) -> Result<(), ApiError> {
-    let placed: HashMap<&str, &Placed> = items
+    // `items` holds one outcome per report, in order: the new reports are the placed ones that
+    // are not duplicates.
+    let rows: Vec<(&Intake<'_>, &VerifiedReport, &Placed)> = reports
         .iter()
-        .filter_map(|(_, o)| o.as_ref().ok())
-        .filter(|p| !p.stored.duplicate)
-        .map(|p| (p.stored.report_id.as_str(), p))
-        .collect();
-    let rows = new_reports
-        .iter()
-        .map(|(i, v, report_id)| {
-            let p = placed
-                .get(report_id.as_str())
-                .ok_or_else(|| ApiError::Internal("intake report missing".into()))?;
-            Ok((*i, *v, *p))
+        .zip(items)
+        .filter_map(|((i, v), (_, outcome))| {
+            let p = outcome.as_ref().ok().filter(|p| !p.stored.duplicate)?;
+            Some((*i, *v, p))
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     const COLUMNS: &str =
         "id, case_id, network_id, reporter, reason, category, earlier_count, received_at";
     for chunk in crate::db::padded_chunks(&rows) {

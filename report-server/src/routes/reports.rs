@@ -34,6 +34,8 @@
 //! unchanged, nothing new stored (200 with `"duplicate": true`; a new report is 201). Its blobs are
 //! still verified.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Request, State};
@@ -510,17 +512,14 @@ async fn check(
     let (verified, outbound) = match peer {
         None => {
             let ring = intake_keys.ring()?;
-            (
-                verify(report, Box::new(ring), report_policy, now).await?,
-                None,
-            )
+            (verify(report, ring, report_policy, now).await?, None)
         }
         Some(peer) => {
             let published = peer
                 .keys_for(&state.db, &peers::key_ids(&report), now)
                 .await?;
             // franking-core's `verify_published`: signature required, retirement by date.
-            let verifier = published.into_boxed_slice();
+            let verifier: Arc<[_]> = Arc::from(published);
             let verified = verify(report, verifier, report_policy, now).await?;
             let mut forwarded: serde_json::Value = serde_json::from_str(sub.report.get())
                 .map_err(|e| ApiError::malformed(format!("report: {e}")))?;
@@ -553,7 +552,7 @@ async fn check(
 /// messages) are hashed on the blocking pool so they do not stall the async workers.
 async fn verify<V: StampVerifier + Send + Sync + ?Sized + 'static>(
     report: Report,
-    verifier: Box<V>,
+    verifier: Arc<V>,
     policy: ReportPolicy,
     now: i64,
 ) -> Result<VerifiedReport, ApiError> {
