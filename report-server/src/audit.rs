@@ -11,6 +11,7 @@ use crate::audit_chain::{self, Entry};
 use crate::error::ApiError;
 use crate::page::{Keyset, PageRequest};
 use crate::util::{new_id, now_ms};
+use crate::writes::Writes;
 
 /// An audit entry to write: the action, its target object, the network it concerns and details.
 #[derive(Debug, Clone)]
@@ -47,10 +48,12 @@ impl AuditEntry {
 
 /// Append `entries` (each with its actor) on `conn` (the change's transaction; see
 /// [`crate::change::Change`]), in order, linked into their hash chains
-/// ([`crate::audit_chain::link_all`]), in multi-row inserts.
+/// ([`crate::audit_chain::link_all`], which locks the chains' heads now): the inserts and the
+/// new heads are added to `writes`.
 pub(crate) async fn append_all(
     conn: &mut AnyConnection,
     entries: &[(String, AuditEntry)],
+    writes: &mut Writes,
 ) -> Result<(), ApiError> {
     let at = now_ms();
     let rows = entries
@@ -67,18 +70,17 @@ pub(crate) async fn append_all(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let links = audit_chain::link_all(&mut *conn, &rows).await?;
+    let links = audit_chain::link_all(&mut *conn, &rows, writes).await?;
     let linked: Vec<(Entry, audit_chain::Link)> = rows.into_iter().zip(links).collect();
     const COLUMNS: &str =
         "id, at, actor, action, target, network_id, details, chain, seq, prev_hash, hash";
     for chunk in crate::db::padded_chunks(&linked) {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut b = writes.push(&format!(
             "{} INSERT INTO audit_log ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
             chunk.with_rows(COLUMNS, 1)
-        )));
+        ));
         for ((e, link), keep) in chunk.slots() {
-            q = q
-                .bind(&e.id)
+            b.bind(&e.id)
                 .bind(e.at)
                 .bind(&e.actor)
                 .bind(&e.action)
@@ -91,7 +93,6 @@ pub(crate) async fn append_all(
                 .bind(&link.hash)
                 .bind(keep);
         }
-        q.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ use sqlx::{AnyConnection, AnyPool};
 use crate::error::ApiError;
 use crate::seal::ServerKey;
 use crate::util::now_ms;
+use crate::writes::Writes;
 
 /// `prev_hash` of a chain's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -170,11 +171,13 @@ async fn lock_heads(
 
 /// Link `entries` into their chains, in order (in the caller's transaction; the heads of their
 /// chains stay locked until commit). A chain's head row is created at its first entry (a
-/// concurrent creator is harmless: `DO NOTHING`). Statements: one locking read of the heads, one
-/// write of the new heads, whatever the number of entries (plus one insert for new chains).
+/// concurrent creator is harmless: `DO NOTHING`). Statements: one locking read of the heads now,
+/// whatever the number of entries (plus one insert for new chains), and the write of the new
+/// heads added to `writes` (the heads are locked: no other transaction changes them first).
 pub(crate) async fn link_all(
     conn: &mut AnyConnection,
     entries: &[Entry],
+    writes: &mut Writes,
 ) -> Result<Vec<Link>, ApiError> {
     let chains: Vec<String> = entries
         .iter()
@@ -228,16 +231,15 @@ pub(crate) async fn link_all(
     let mut new_heads: Vec<(&String, &(i64, String))> = heads.iter().collect();
     new_heads.sort_unstable_by_key(|(chain, _)| *chain);
     for chunk in crate::db::padded_chunks(&new_heads) {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut b = writes.push(&format!(
             "{} UPDATE audit_chain_heads SET seq = v.seq, hash = v.hash, updated_at = $1 \
              FROM v WHERE audit_chain_heads.chain = v.chain AND v.keep = 1",
             chunk.with_rows("chain, seq, hash", 2)
-        )))
-        .bind(now);
+        ));
+        b.bind(now);
         for ((chain, (seq, hash)), keep) in chunk.slots() {
-            q = q.bind(*chain).bind(*seq).bind(hash).bind(keep);
+            b.bind(*chain).bind(*seq).bind(hash).bind(keep);
         }
-        q.execute(&mut *conn).await?;
     }
     Ok(links)
 }
@@ -258,7 +260,8 @@ pub async fn backfill(db: &AnyPool) -> Result<u64, ApiError> {
         }
         for e in rows {
             let mut tx = crate::db::begin_write(db).await?;
-            let l = link_all(&mut tx, std::slice::from_ref(&e))
+            let mut heads = Writes::new(&tx);
+            let l = link_all(&mut tx, std::slice::from_ref(&e), &mut heads)
                 .await?
                 .pop()
                 .ok_or_else(|| ApiError::Internal("audit link missing".into()))?;
@@ -275,6 +278,7 @@ pub async fn backfill(db: &AnyPool) -> Result<u64, ApiError> {
             .await?
             .rows_affected();
             if n == 1 {
+                heads.run(&mut tx).await?;
                 tx.commit().await?;
                 linked += 1;
             } else {

@@ -8,6 +8,11 @@
 //! webhook events attached with [`Change::emit`] (written to the outbox,
 //! [`crate::webhooks::outbox`]).
 //!
+//! Round trips of a commit: the change's deferred writes ([`Change::writes`]) together with the
+//! read of the webhook endpoints; the locking read of the audit chain heads; then the new heads,
+//! the audit entries, the events and their deliveries as one statement ([`crate::writes`]); and
+//! `COMMIT`.
+//!
 //! ```text
 //! let mut change = Change::begin(&state.db, admin.caller.actor()).await?;
 //! sqlx::query("UPDATE ...").execute(change.conn()).await?;
@@ -20,6 +25,7 @@ use sqlx::{AnyConnection, AnyPool, Transaction};
 use crate::audit::{self, AuditEntry};
 use crate::error::ApiError;
 use crate::webhooks::outbox::{self, Event};
+use crate::writes::Writes;
 
 /// One transaction of changes by one actor, committed only together with its audit entry.
 #[derive(Debug)]
@@ -27,26 +33,32 @@ pub struct Change {
     tx: Transaction<'static, sqlx::Any>,
     actor: String,
     events: Vec<Event>,
+    /// Writes sent with the commit's first round trip ([`Self::writes`]).
+    writes: Writes,
 }
 
 impl Change {
     /// Start a change made by `actor` (an audit actor string, e.g. `admin:root`).
     pub async fn begin(db: &AnyPool, actor: impl Into<String>) -> Result<Self, ApiError> {
-        Ok(Self {
-            tx: crate::db::begin_write(db).await?,
-            actor: actor.into(),
-            events: Vec::new(),
-        })
+        Ok(Self::of(crate::db::begin_write(db).await?, actor.into()))
     }
 
     /// Start a change of multi-row statements ([`crate::db::begin_multi_row_write`]: report
     /// intake).
     pub async fn begin_multi_row(db: &AnyPool, actor: impl Into<String>) -> Result<Self, ApiError> {
-        Ok(Self {
-            tx: crate::db::begin_multi_row_write(db).await?,
-            actor: actor.into(),
+        Ok(Self::of(
+            crate::db::begin_multi_row_write(db).await?,
+            actor.into(),
+        ))
+    }
+
+    fn of(tx: Transaction<'static, sqlx::Any>, actor: String) -> Self {
+        Self {
+            writes: Writes::new(&tx),
+            tx,
+            actor,
             events: Vec::new(),
-        })
+        }
     }
 
     /// The actor this change is recorded under.
@@ -57,6 +69,24 @@ impl Change {
     /// The transaction's connection, for the change's own statements.
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Writes deferred to the commit ([`crate::writes`]: one round trip on PostgreSQL with the
+    /// commit's first read), or to [`Self::flush`]: rows nothing reads before then, whose locks
+    /// (if any) may be taken after the audit chain heads'.
+    pub fn writes(&mut self) -> &mut Writes {
+        &mut self.writes
+    }
+
+    /// The connection and the deferred writes, to read and defer in one go.
+    pub fn conn_and_writes(&mut self) -> (&mut AnyConnection, &mut Writes) {
+        (&mut self.tx, &mut self.writes)
+    }
+
+    /// Run the deferred writes now (before statements that read or reference their rows).
+    pub async fn flush(&mut self) -> Result<(), ApiError> {
+        let writes = std::mem::replace(&mut self.writes, Writes::new(&self.tx));
+        writes.run(&mut self.tx).await
     }
 
     /// Attach a webhook event: written to the outbox by [`Self::commit`], in this transaction.
@@ -76,8 +106,13 @@ impl Change {
     /// is for a transaction that changed only bookkeeping no entry describes (the rate-limit
     /// counters of duplicate reports).
     pub async fn commit_all(mut self, entries: Vec<(String, AuditEntry)>) -> Result<(), ApiError> {
-        audit::append_all(&mut self.tx, &entries).await?;
-        outbox::enqueue(&mut self.tx, &self.events, crate::util::now_ms()).await?;
+        let deferred = std::mem::replace(&mut self.writes, Writes::new(&self.tx));
+        let outbox =
+            outbox::prepare(&mut self.tx, &self.events, deferred, crate::util::now_ms()).await?;
+        let mut writes = Writes::new(&self.tx);
+        audit::append_all(&mut self.tx, &entries, &mut writes).await?;
+        outbox.push(&mut writes);
+        writes.run(&mut self.tx).await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -312,14 +312,23 @@ pub fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
 }
 
 /// Begin a write transaction ([`begin_write`]) whose statements are multi-row statements of a
-/// few fixed shapes ([`padded_chunks`]): on PostgreSQL it plans them generically from the first
-/// run (`SET LOCAL plan_cache_mode = force_generic_plan`, sent with the `BEGIN` in one round trip),
-/// where PostgreSQL would otherwise plan each of the first five runs of every shape on every
-/// connection for its hundreds of parameters.
+/// few fixed shapes ([`padded_chunks`]) that find their rows by key. On PostgreSQL, with the
+/// `BEGIN` in one round trip:
+/// - `SET LOCAL plan_cache_mode = force_generic_plan`: each shape is planned once per connection,
+///   where PostgreSQL would otherwise plan each of the first five runs of every shape on every
+///   connection for its hundreds of parameters;
+/// - `SET LOCAL enable_seqscan = off`: that one plan must use the keys' indexes even when it is
+///   made while a table is nearly empty (a new database, before autovacuum's first `ANALYZE`).
+///   A sequential scan planned then stays in the connection's cache; on `rate_counters` it made
+///   each intake transaction scan every counter, milliseconds once there were thousands.
 pub async fn begin_multi_row_write(
     db: &AnyPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-    begin_with(db, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").await
+    begin_with(
+        db,
+        "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off",
+    )
+    .await
 }
 
 /// A pooled connection idle this long is pinged before it is handed out (a fresher one was

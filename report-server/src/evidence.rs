@@ -18,13 +18,14 @@ use franking_core::frank::{
 };
 use franking_core::util::b64_encode;
 use serde::Serialize;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
 use crate::attachments::{self, StoredAttachment};
 use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::error::ApiError;
 use crate::seal::{self, ServerKey};
+use crate::writes::Writes;
 
 /// `seal` purpose label for evidence blobs.
 pub const SEAL_PURPOSE: &str = "evidence";
@@ -78,21 +79,17 @@ impl NewEvidence<'_> {
         )
     }
 
-    /// Insert sealed rows ([`Self::seal`]) inside the caller's transaction, in multi-row
-    /// statements.
-    pub async fn insert_all(
-        conn: &mut AnyConnection,
-        rows: &[(NewEvidence<'_>, String)],
-    ) -> Result<(), ApiError> {
+    /// Add the inserts of sealed rows ([`Self::seal`]) to `writes` (the caller's transaction), in
+    /// multi-row statements.
+    pub fn insert_all(writes: &mut Writes, rows: &[(NewEvidence<'_>, String)]) {
         const COLUMNS: &str = "id, case_id, report_id, sealed, created_at, purge_after";
         for chunk in crate::db::padded_chunks(rows) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let mut b = writes.push(&format!(
                 "{} INSERT INTO evidence ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
                 chunk.with_rows(COLUMNS, 1)
-            )));
+            ));
             for ((e, sealed), keep) in chunk.slots() {
-                q = q
-                    .bind(e.id)
+                b.bind(e.id)
                     .bind(e.case_id)
                     .bind(e.report_id)
                     .bind(sealed)
@@ -100,9 +97,7 @@ impl NewEvidence<'_> {
                     .bind(e.purge_after)
                     .bind(keep);
             }
-            q.execute(&mut *conn).await?;
         }
-        Ok(())
     }
 }
 

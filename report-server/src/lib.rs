@@ -44,6 +44,7 @@ pub mod state;
 pub mod transparency;
 pub mod util;
 pub mod webhooks;
+pub mod writes;
 
 mod connection;
 

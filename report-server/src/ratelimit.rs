@@ -22,6 +22,7 @@ use sqlx::AnyConnection;
 use crate::error::ApiError;
 use crate::keys::Policy;
 use crate::util::{random_bytes, to_i64, to_u64};
+use crate::writes::Writes;
 
 /// Rows per bucket for network-wide counters.
 pub const NETWORK_SHARDS: u8 = 16;
@@ -155,10 +156,16 @@ impl Tally {
         Ok(())
     }
 
-    /// Write the admitted submissions' increments (inside the caller's transaction): reporter
-    /// counters first, then network counters on one random shard each, every group in key order
-    /// (the order in which concurrent transactions lock them).
-    pub async fn record(self, conn: &mut AnyConnection, now: i64) -> Result<(), ApiError> {
+    /// Write the admitted submissions' increments (inside the caller's transaction): one upsert
+    /// added to `writes` — reporter counters first, then network counters on one random shard
+    /// each, every group in key order (the order in which concurrent transactions lock them).
+    /// One call in [`GC_ONE_IN`] also deletes expired buckets, at once on `conn`.
+    pub async fn record(
+        self,
+        conn: &mut AnyConnection,
+        writes: &mut Writes,
+        now: i64,
+    ) -> Result<(), ApiError> {
         if self.added.is_empty() {
             return Ok(());
         }
@@ -179,21 +186,19 @@ impl Tally {
             .collect();
         const COLUMNS: &str = "scope, bucket, shard, n, expires_at";
         for chunk in crate::db::padded_chunks(&rows) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let mut b = writes.push(&format!(
                 "{} INSERT INTO rate_counters ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1 \
                  ON CONFLICT (scope, bucket, shard) DO UPDATE SET n = rate_counters.n + excluded.n",
                 chunk.with_rows(COLUMNS, 1)
-            )));
+            ));
             for ((scope, bucket, shard, n, expires), keep) in chunk.slots() {
-                q = q
-                    .bind(scope)
+                b.bind(scope)
                     .bind(*bucket)
                     .bind(*shard)
                     .bind(*n)
                     .bind(*expires)
                     .bind(keep);
             }
-            q.execute(&mut *conn).await?;
         }
         if rnd[1] % GC_ONE_IN == 0 {
             sqlx::query("DELETE FROM rate_counters WHERE expires_at < $1")

@@ -189,7 +189,8 @@ impl Pending<'_> {
     /// stores nothing: only the rate-limit counters count it.
     pub async fn commit_all(mut self) -> Result<Vec<Result<Stored, ApiError>>, ApiError> {
         let now = self.items.iter().map(|(i, _)| i.now).max().unwrap_or(0);
-        self.tally.record(self.change.conn(), now).await?;
+        let (conn, writes) = self.change.conn_and_writes();
+        self.tally.record(conn, writes, now).await?;
         let mut entries = Vec::new();
         for (i, outcome) in &self.items {
             let Ok(p) = outcome else { continue };
@@ -240,12 +241,28 @@ impl<'a> Intake<'a> {
         server_key: &ServerKey,
         verified: &VerifiedReport,
     ) -> Result<Stored, ApiError> {
-        self.begin(db, server_key, verified).await?.commit().await
+        self.begin_one(db, server_key, verified)
+            .await?
+            .commit()
+            .await
     }
 
     /// Open the intake transaction of this one report and write its case, reporter, report and
-    /// evidence rows; 429 `rate_limited` (nothing written) if a limit is used up.
+    /// evidence rows (so the caller can add rows that refer to them: its attachments); 429
+    /// `rate_limited` (nothing written) if a limit is used up.
     pub async fn begin(
+        &'a self,
+        db: &'a AnyPool,
+        server_key: &ServerKey,
+        verified: &VerifiedReport,
+    ) -> Result<Pending<'a>, ApiError> {
+        let mut pending = self.begin_one(db, server_key, verified).await?;
+        pending.change.flush().await?;
+        Ok(pending)
+    }
+
+    /// [`Self::begin`], with the report and evidence rows still deferred to the commit.
+    async fn begin_one(
         &'a self,
         db: &'a AnyPool,
         server_key: &ServerKey,
@@ -564,8 +581,9 @@ async fn update_cases(
     Ok(())
 }
 
-/// Insert the new reports and their sealed evidence (multi-row), and record or queue their
-/// federation forwards.
+/// Insert the new reports and their sealed evidence (multi-row statements deferred to the
+/// commit: [`Change::writes`]), and record or queue their federation forwards (which refer to the
+/// reports: the deferred writes run first).
 async fn insert_reports(
     change: &mut Change,
     server_key: &ServerKey,
@@ -585,14 +603,13 @@ async fn insert_reports(
     const COLUMNS: &str =
         "id, case_id, network_id, reporter, reason, category, earlier_count, received_at";
     for chunk in crate::db::padded_chunks(&rows) {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut b = change.writes().push(&format!(
             "{} INSERT INTO reports ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
             chunk.with_rows(COLUMNS, 1)
-        )));
+        ));
         for ((i, v, p), keep) in chunk.slots() {
             let report = v.report();
-            q = q
-                .bind(&p.stored.report_id)
+            b.bind(&p.stored.report_id)
                 .bind(&p.stored.case_id)
                 .bind(i.network)
                 .bind(&report.reporter)
@@ -602,7 +619,6 @@ async fn insert_reports(
                 .bind(i.now)
                 .bind(keep);
         }
-        q.execute(change.conn()).await?;
     }
     let mut evidence = Vec::with_capacity(rows.len());
     for (i, v, p) in &rows {
@@ -616,7 +632,13 @@ async fn insert_reports(
         let sealed = e.seal(server_key, v)?;
         evidence.push((e, sealed));
     }
-    NewEvidence::insert_all(change.conn(), &evidence).await?;
+    NewEvidence::insert_all(change.writes(), &evidence);
+    if rows
+        .iter()
+        .any(|(i, _, _)| !matches!(i.federation, Federation::Local))
+    {
+        change.flush().await?;
+    }
     for (i, _, p) in &rows {
         let (case_id, report_id) = (&p.stored.case_id, &p.stored.report_id);
         match i.federation {

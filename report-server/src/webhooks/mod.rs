@@ -4,7 +4,7 @@
 //! and jitter, dead letters).
 //!
 //! ```text
-//! Change::commit / intake ──▶ outbox::enqueue ──▶ webhook_events + webhook_deliveries (same tx)
+//! Change::commit / intake ──▶ outbox::prepare ─▶ webhook_events + webhook_deliveries (same tx)
 //! delivery worker (every instance) ──claim (lease)──▶ POST url (signed) ──▶ delivered | retry | dead
 //! ```
 //!

@@ -1,9 +1,9 @@
 //! The durable outbox: `webhook_events` (one row per event, its exact JSON payload) and
-//! `webhook_deliveries` (one row per subscribed endpoint), written by [`enqueue`] inside the
-//! transaction of the change the event reports — so an event exists if and only if its change
-//! committed, and survives any crash after the commit. [`enqueue`] is called only by
-//! [`crate::change::Change::commit`] (events attached with [`crate::change::Change::emit`]) and by
-//! report intake ([`crate::intake`], which commits its own transaction).
+//! `webhook_deliveries` (one row per subscribed endpoint), written by [`prepare`] and
+//! [`Outbox::push`] inside the transaction of the change the event reports — so an event exists
+//! if and only if its change committed, and survives any crash after the commit. Only
+//! [`crate::change::Change`]'s commit calls them (events attached with
+//! [`crate::change::Change::emit`], by every audited change and by report intake).
 //!
 //! Also the readers and the admin actions on deliveries (list, redeliver).
 
@@ -18,6 +18,7 @@ use crate::cases::Resolution;
 use crate::error::ApiError;
 use crate::page::{Keyset, PageRequest};
 use crate::util::new_id;
+use crate::writes::Writes;
 
 /// An event to publish about a case, attached to a change.
 #[derive(Debug, Clone)]
@@ -120,30 +121,49 @@ pub struct Payload {
     pub reporter: Option<String>,
 }
 
-/// Write `events` (in the caller's transaction) for every enabled endpoint of their network that
-/// subscribes to their type. An event no endpoint wants is not stored. Returns the number of
-/// deliveries queued. Whatever the number of events: one read of each network's endpoints, one of
-/// the cases the events are about, and multi-row inserts of the events and their deliveries.
-pub(crate) async fn enqueue(
-    conn: &mut AnyConnection,
-    events: &[Event],
+/// The outbox rows of a change's events ([`prepare`]), to be written with the change's other
+/// writes ([`Outbox::push`]).
+#[derive(Debug)]
+pub(crate) struct Outbox<'e> {
+    /// (event id, event, body).
+    events: Vec<(String, &'e Event, String)>,
+    /// (delivery id, event id, endpoint id).
+    deliveries: Vec<(String, String, String)>,
     now: i64,
-) -> Result<u64, ApiError> {
-    // (event id, event, body) and (event id, endpoint id).
-    let mut rows: Vec<(String, &Event, String)> = Vec::new();
-    let mut deliveries: Vec<(String, String)> = Vec::new();
-    let mut wanted: Vec<(&Event, Vec<String>)> = Vec::new();
-    let mut endpoints: HashMap<&str, Vec<(String, Vec<EventType>)>> = HashMap::new();
+}
+
+/// The outbox rows of `events` (in the caller's transaction): one event for every event some
+/// enabled endpoint of its network subscribes to (an event no endpoint wants is not stored), one
+/// delivery per such endpoint. Runs `deferred` (the change's writes) with the read of the
+/// endpoints, in one round trip on PostgreSQL; whatever the number of events, one more read, of
+/// the cases the wanted events are about.
+pub(crate) async fn prepare<'e>(
+    conn: &mut AnyConnection,
+    events: &'e [Event],
+    deferred: Writes,
+    now: i64,
+) -> Result<Outbox<'e>, ApiError> {
+    let mut out = Outbox {
+        events: Vec::new(),
+        deliveries: Vec::new(),
+        now,
+    };
+    let mut networks: Vec<&str> = Vec::new();
     for ev in events {
         if let Some(a) = &ev.addressed {
-            rows.push((a.event_id.clone(), ev, a.sealed_body.clone()));
-            deliveries.push((a.event_id.clone(), a.endpoint_id.clone()));
-            continue;
+            out.events
+                .push((a.event_id.clone(), ev, a.sealed_body.clone()));
+            out.deliveries
+                .push((new_id("dlv")?, a.event_id.clone(), a.endpoint_id.clone()));
+        } else {
+            networks.push(&ev.network);
         }
-        if !endpoints.contains_key(ev.network.as_str()) {
-            let found = network_endpoints(conn, &ev.network).await?;
-            endpoints.insert(&ev.network, found);
-        }
+    }
+    networks.sort_unstable();
+    networks.dedup();
+    let endpoints = network_endpoints(conn, &networks, deferred).await?;
+    let mut wanted: Vec<(&Event, Vec<String>)> = Vec::new();
+    for ev in events.iter().filter(|ev| ev.addressed.is_none()) {
         let targets: Vec<String> = endpoints
             .get(ev.network.as_str())
             .into_iter()
@@ -175,29 +195,57 @@ pub(crate) async fn enqueue(
         };
         let body = serde_json::to_string(&payload)
             .map_err(|e| ApiError::Internal(format!("event payload: {e}")))?;
-        deliveries.extend(targets.into_iter().map(|t| (payload.id.clone(), t)));
-        rows.push((payload.id, ev, body));
+        for endpoint in targets {
+            out.deliveries
+                .push((new_id("dlv")?, payload.id.clone(), endpoint));
+        }
+        out.events.push((payload.id, ev, body));
     }
-    insert_events(conn, &rows, now).await?;
-    insert_deliveries(conn, &deliveries, now).await?;
-    Ok(u64::try_from(deliveries.len()).unwrap_or(u64::MAX))
+    Ok(out)
 }
 
-/// A network's enabled webhook endpoints with the event types each subscribes to.
+impl Outbox<'_> {
+    /// Add the inserts of the events and their deliveries to `writes`.
+    pub(crate) fn push(self, writes: &mut Writes) {
+        push_events(writes, &self.events, self.now);
+        push_deliveries(writes, &self.deliveries, self.now);
+    }
+}
+
+/// The enabled webhook endpoints of `networks` (sorted, distinct) with the event types each
+/// subscribes to, read with `deferred` (see [`prepare`]).
 async fn network_endpoints(
     conn: &mut AnyConnection,
-    network: &str,
-) -> Result<Vec<(String, Vec<EventType>)>, ApiError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, event_types FROM webhook_endpoints \
-         WHERE network_id = $1 AND enabled = 1 AND kind = 'webhook' ORDER BY id",
-    )
-    .bind(network)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, types)| Ok((id, decode_types(&types)?)))
-        .collect()
+    networks: &[&str],
+    deferred: Writes,
+) -> Result<HashMap<String, Vec<(String, Vec<EventType>)>>, ApiError> {
+    let mut deferred = Some(deferred);
+    let mut out: HashMap<String, Vec<(String, Vec<EventType>)>> = HashMap::new();
+    for chunk in crate::db::padded_chunks(networks) {
+        let sql = format!(
+            "SELECT network_id, id, event_types FROM webhook_endpoints \
+             WHERE network_id IN ({}) AND enabled = 1 AND kind = 'webhook' \
+             ORDER BY network_id, id",
+            chunk.in_list(1)
+        );
+        let writes = deferred.take().unwrap_or_else(|| Writes::new(conn));
+        let rows: Vec<(String, String, String)> = writes
+            .run_then_read(&mut *conn, &sql, |b| {
+                for (network, _) in chunk.slots() {
+                    b.bind(*network);
+                }
+            })
+            .await?;
+        for (network, id, types) in rows {
+            out.entry(network)
+                .or_default()
+                .push((id, decode_types(&types)?));
+        }
+    }
+    if let Some(writes) = deferred {
+        writes.run(conn).await?;
+    }
+    Ok(out)
 }
 
 /// The reported message id of each case, and whether its network's events name reporters.
@@ -222,20 +270,15 @@ async fn message_ids(
     Ok(out)
 }
 
-async fn insert_events(
-    conn: &mut AnyConnection,
-    rows: &[(String, &Event, String)],
-    now: i64,
-) -> Result<(), ApiError> {
+fn push_events(writes: &mut Writes, rows: &[(String, &Event, String)], now: i64) {
     const COLUMNS: &str = "id, network_id, event_type, case_id, payload, created_at";
     for chunk in crate::db::padded_chunks(rows) {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut b = writes.push(&format!(
             "{} INSERT INTO webhook_events ({COLUMNS}) SELECT {COLUMNS} FROM v WHERE keep = 1",
             chunk.with_rows(COLUMNS, 1)
-        )));
+        ));
         for ((id, ev, body), keep) in chunk.slots() {
-            q = q
-                .bind(id)
+            b.bind(id)
                 .bind(&ev.network)
                 .bind(ev.kind)
                 .bind(&ev.case_id)
@@ -243,32 +286,20 @@ async fn insert_events(
                 .bind(now)
                 .bind(keep);
         }
-        q.execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
-async fn insert_deliveries(
-    conn: &mut AnyConnection,
-    rows: &[(String, String)],
-    now: i64,
-) -> Result<(), ApiError> {
+fn push_deliveries(writes: &mut Writes, rows: &[(String, String, String)], now: i64) {
     const COLUMNS: &str =
         "id, event_id, endpoint_id, state, attempts, next_attempt_at, created_at, updated_at";
-    let ids = rows
-        .iter()
-        .map(|_| new_id("dlv"))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let rows: Vec<(&String, &(String, String))> = ids.iter().zip(rows).collect();
-    for chunk in crate::db::padded_chunks(&rows) {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+    for chunk in crate::db::padded_chunks(rows) {
+        let mut b = writes.push(&format!(
             "{} INSERT INTO webhook_deliveries ({COLUMNS}) SELECT {COLUMNS} FROM v \
              WHERE keep = 1",
             chunk.with_rows(COLUMNS, 1)
-        )));
-        for ((id, (event_id, endpoint_id)), keep) in chunk.slots() {
-            q = q
-                .bind(*id)
+        ));
+        for ((id, event_id, endpoint_id), keep) in chunk.slots() {
+            b.bind(id)
                 .bind(event_id)
                 .bind(endpoint_id)
                 .bind("pending")
@@ -278,9 +309,7 @@ async fn insert_deliveries(
                 .bind(now)
                 .bind(keep);
         }
-        q.execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// Where a delivery is.
