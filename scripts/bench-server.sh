@@ -9,7 +9,8 @@
 # Environment (all optional):
 #   BENCH_PG        PostgreSQL server URL without a database (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_LEVELS    concurrent connections / pgbench clients (default 1,4,16,32,64)
-#   BENCH_REPORTS   distinct reports submitted per level (default 4000)
+#   BENCH_REPORTS   distinct reports submitted per level (default 12000: a few seconds of steady
+#                   intake after each connection has prepared its statements)
 #   BENCH_REQUESTS  healthz and stamp requests per level (default 50000)
 #   BENCH_SECONDS   pgbench run time per level (default 5)
 #   BENCH_DB_CONNECTIONS  the server's --db-max-connections (default: the server's default)
@@ -21,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 LEVELS=${BENCH_LEVELS:-1,4,16,32,64}
-REPORTS=${BENCH_REPORTS:-4000}
+REPORTS=${BENCH_REPORTS:-12000}
 REQUESTS=${BENCH_REQUESTS:-50000}
 SECONDS_PER_LEVEL=${BENCH_SECONDS:-5}
 SVG_ARGS=()
