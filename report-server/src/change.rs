@@ -72,8 +72,8 @@ impl Change {
     }
 
     /// Writes deferred to the commit ([`crate::writes`]: one round trip on PostgreSQL with the
-    /// commit's first read), or to [`Self::flush`]: rows nothing reads before then, whose locks
-    /// (if any) may be taken after the audit chain heads'.
+    /// commit's first read, before the audit chain heads are locked), or to [`Self::flush`]: rows
+    /// no statement of the change reads or refers to before then.
     pub fn writes(&mut self) -> &mut Writes {
         &mut self.writes
     }
