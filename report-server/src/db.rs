@@ -378,18 +378,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
     .await
 }
 
-/// Open a pool for `url` with `settings` and run the migrations (with a statement timeout on their
-/// own connection without it, so a long migration, or one waiting for another instance's migration
-/// lock, is not cut short).
-pub async fn connect_with(
-    url: &str,
-    settings: PoolSettings,
-) -> Result<(AnyPool, Backend), ApiError> {
-    install_default_drivers();
-    let backend = Backend::of_url(url)?;
-    if let Some(path) = sqlite_file(url) {
-        prepare_sqlite_file(&path);
-    }
+/// The pool options of [`connect_with`] for `settings` on `backend`.
+fn pool_options(settings: PoolSettings, backend: Backend) -> AnyPoolOptions {
     let mut options = AnyPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout)
@@ -405,10 +395,10 @@ pub async fn connect_with(
                 Ok(true)
             })
         });
-    let statement_timeout = settings
+    if let Some(t) = settings
         .statement_timeout
-        .filter(|_| backend == Backend::Postgres);
-    if let Some(t) = statement_timeout {
+        .filter(|_| backend == Backend::Postgres)
+    {
         let ms = t.as_millis().max(1);
         options = options.after_connect(move |conn, _| {
             Box::pin(async move {
@@ -419,6 +409,32 @@ pub async fn connect_with(
             })
         });
     }
+    options
+}
+
+/// A second pool to `pool`'s database (already migrated) with `settings`, connecting on demand
+/// from the runtime that first needs a connection (the intake writer's own,
+/// [`crate::intake::queue`]); its housekeeping runs on the current runtime.
+pub fn lazy_pool_like(pool: &AnyPool, backend: Backend, settings: PoolSettings) -> AnyPool {
+    pool_options(settings, backend).connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// Open a pool for `url` with `settings` and run the migrations (with a statement timeout on their
+/// own connection without it, so a long migration, or one waiting for another instance's migration
+/// lock, is not cut short).
+pub async fn connect_with(
+    url: &str,
+    settings: PoolSettings,
+) -> Result<(AnyPool, Backend), ApiError> {
+    install_default_drivers();
+    let backend = Backend::of_url(url)?;
+    if let Some(path) = sqlite_file(url) {
+        prepare_sqlite_file(&path);
+    }
+    let statement_timeout = settings
+        .statement_timeout
+        .filter(|_| backend == Backend::Postgres);
+    let options = pool_options(settings, backend);
     let pool = options
         .connect(&with_statement_cache(url))
         .await

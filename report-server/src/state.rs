@@ -14,7 +14,7 @@ use sqlx::AnyPool;
 use crate::auth::{AuthState, Caller, FailureLimiter};
 use crate::cache::TtlMap;
 use crate::console::ConsoleSettings;
-use crate::db::Backend;
+use crate::db::{Backend, PoolSettings};
 use crate::intake::queue::IntakeQueue;
 use crate::keys::IntakeKeys;
 use crate::metrics::{Metrics, MetricsAccess};
@@ -114,15 +114,26 @@ impl AppState {
             Backend::Postgres => INTAKE_WRITERS_POSTGRES,
             Backend::Sqlite => 1,
         };
+        // On PostgreSQL the intake writer has its own thread and pool (`intake::queue`), with
+        // this server's timeouts.
+        let own = (backend == Backend::Postgres).then(|| {
+            let settings = PoolSettings::for_request_timeout(
+                u32::try_from(writers).unwrap_or(u32::MAX),
+                limits.request_timeout,
+            );
+            (&db, backend, settings)
+        });
+        let intake = Arc::new(IntakeQueue::new(
+            writers,
+            INTAKE_MAX_BATCH,
+            Arc::clone(&metrics),
+            own,
+        ));
         Self {
             db,
             backend,
             server_key: Arc::new(server_key),
-            intake: Arc::new(IntakeQueue::new(
-                writers,
-                INTAKE_MAX_BATCH,
-                Arc::clone(&metrics),
-            )),
+            intake,
             metrics,
             token_callers: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
             current_keys: Arc::new(TtlMap::new(limits.stamp_cache_ttl)),
