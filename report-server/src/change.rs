@@ -85,8 +85,13 @@ impl Change {
 
     /// Run the deferred writes now (before statements that read or reference their rows).
     pub async fn flush(&mut self) -> Result<(), ApiError> {
-        let writes = std::mem::replace(&mut self.writes, Writes::new(&self.tx));
+        let writes = self.take_writes();
         writes.run(&mut self.tx).await
+    }
+
+    /// The deferred writes, leaving none.
+    fn take_writes(&mut self) -> Writes {
+        std::mem::replace(&mut self.writes, Writes::new(&self.tx))
     }
 
     /// Attach a webhook event: written to the outbox by [`Self::commit`], in this transaction.
@@ -106,7 +111,7 @@ impl Change {
     /// is for a transaction that changed only bookkeeping no entry describes (the rate-limit
     /// counters of duplicate reports).
     pub async fn commit_all(mut self, entries: Vec<(String, AuditEntry)>) -> Result<(), ApiError> {
-        let deferred = std::mem::replace(&mut self.writes, Writes::new(&self.tx));
+        let deferred = self.take_writes();
         let outbox =
             outbox::prepare(&mut self.tx, &self.events, deferred, crate::util::now_ms()).await?;
         let mut writes = Writes::new(&self.tx);

@@ -82,27 +82,22 @@ impl Writes {
         }
     }
 
-    /// Whether nothing was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
-
     /// Add a statement whose placeholders are numbered from `$1`; bind its values in order on
     /// the returned [`Bind`].
     pub fn push(&mut self, sql: &str) -> Bind<'_> {
         self.complete();
-        self.expected = max_placeholder(sql);
         if self.combine {
             self.base = self.args.first().map_or(0, Arguments::len);
-            self.sql.push(renumber(sql, self.base));
             if self.args.is_empty() {
                 self.args.push(AnyArguments::default());
             }
         } else {
             self.base = 0;
-            self.sql.push(sql.to_owned());
             self.args.push(AnyArguments::default());
         }
+        let (text, expected) = renumber(sql, self.base);
+        self.sql.push(text);
+        self.expected = expected;
         Bind { writes: self }
     }
 
@@ -121,14 +116,8 @@ impl Writes {
 
     /// Run the statements (in the caller's transaction).
     pub async fn run(self, conn: &mut AnyConnection) -> Result<(), ApiError> {
-        if self.is_empty() {
-            return Ok(());
-        }
-        let (sql, args) = self.into_statements()?;
-        for (sql, args) in sql.into_iter().zip(args) {
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                .execute(&mut *conn)
-                .await?;
+        for (sql, args) in self.into_statements(false)? {
+            execute(conn, sql, args).await?;
         }
         Ok(())
     }
@@ -145,93 +134,66 @@ impl Writes {
     where
         O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        let writes = self.sql.len();
         bind(&mut self.push(sql));
-        let (mut statements, mut args) = self.into_statements_but_last(writes)?;
-        let (read, read_args) = match (statements.pop(), args.pop()) {
-            (Some(read), Some(read_args)) => (read, read_args),
-            _ => return Err(ApiError::Internal("writes: read missing".into())),
-        };
-        for (sql, args) in statements.into_iter().zip(args) {
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                .execute(&mut *conn)
-                .await?;
+        let mut statements = self.into_statements(true)?;
+        let (read, args) = statements
+            .pop()
+            .ok_or_else(|| ApiError::Internal("writes: read missing".into()))?;
+        for (sql, args) in statements {
+            execute(conn, sql, args).await?;
         }
         Ok(
-            sqlx::query_as_with::<_, O, _>(sqlx::AssertSqlSafe(read), read_args)
+            sqlx::query_as_with::<_, O, _>(sqlx::AssertSqlSafe(read), args)
                 .fetch_all(&mut *conn)
                 .await?,
         )
     }
 
-    /// The statements to send: one combined statement on PostgreSQL, each on its own otherwise.
-    fn into_statements(self) -> Result<(Vec<String>, Vec<AnyArguments>), ApiError> {
-        let n = self.sql.len();
-        let combined = self.combine && n > 1;
-        let (mut sql, args) = self.into_statements_but_last(n)?;
-        if let Some(last) = sql.last_mut()
-            && combined
-        {
-            last.push_str(" SELECT 1");
-        }
-        Ok((sql, args))
-    }
-
-    /// The statements to send, where the first `writes` are writes and the rest (if any) a read
-    /// that ends the combined statement.
-    fn into_statements_but_last(
-        mut self,
-        writes: usize,
-    ) -> Result<(Vec<String>, Vec<AnyArguments>), ApiError> {
+    /// The statements to send, in order: on PostgreSQL one, `WITH w0 AS (…), … ` followed by
+    /// the last statement if it is a `read`, else by `SELECT 1`; each on its own otherwise.
+    fn into_statements(mut self, read: bool) -> Result<Vec<(String, AnyArguments)>, ApiError> {
         self.complete();
         if let Some(e) = self.error {
             return Err(ApiError::Internal(format!("writes: {e}")));
         }
-        if !self.combine || self.sql.len() == 1 {
-            return Ok((self.sql, self.args));
+        if !self.combine || self.sql.len() <= 1 {
+            return Ok(self.sql.into_iter().zip(self.args).collect());
         }
+        let tail = if read { self.sql.pop() } else { None };
         let mut sql = String::from("WITH ");
-        let mut read = None;
-        for (n, statement) in self.sql.into_iter().enumerate() {
-            if n >= writes {
-                read = Some(statement);
-                continue;
-            }
+        for (n, statement) in self.sql.iter().enumerate() {
             if n > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!("w{n} AS ({statement})"));
         }
-        if let Some(read) = read {
-            sql.push(' ');
-            sql.push_str(&read);
-        }
-        Ok((vec![sql], self.args))
+        sql.push(' ');
+        sql.push_str(tail.as_deref().unwrap_or("SELECT 1"));
+        // Combined, the statements share one list of arguments.
+        let args = self.args.into_iter().next().unwrap_or_default();
+        Ok(vec![(sql, args)])
     }
 }
 
-/// The highest `$n` placeholder of `sql` (0 if none).
-fn max_placeholder(sql: &str) -> usize {
-    let mut max = 0;
-    scan(sql, |n| {
-        max = max.max(n);
-        n
-    });
-    max
+async fn execute(
+    conn: &mut AnyConnection,
+    sql: String,
+    args: AnyArguments,
+) -> Result<(), ApiError> {
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// `sql` with every placeholder `$n` (outside quoted literals) renumbered `$(n + offset)`.
-fn renumber(sql: &str, offset: usize) -> String {
-    scan(sql, |n| n + offset)
-}
-
-/// `sql` with each placeholder number `n` replaced by `f(n)`; quoted literals and identifiers
-/// are copied as they are.
-fn scan(sql: &str, mut f: impl FnMut(usize) -> usize) -> String {
+/// `sql` with every placeholder `$n` (outside quoted literals and identifiers) renumbered
+/// `$(n + offset)`, and the highest `n` (0 if none).
+fn renumber(sql: &str, offset: usize) -> (String, usize) {
     let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.char_indices().peekable();
+    let mut max = 0;
+    let mut chars = sql.chars().peekable();
     let mut quote = None;
-    while let Some((_, c)) = chars.next() {
+    while let Some(c) = chars.next() {
         out.push(c);
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
@@ -240,20 +202,20 @@ fn scan(sql: &str, mut f: impl FnMut(usize) -> usize) -> String {
             (None, '$') => {
                 let mut n = 0usize;
                 let mut digits = 0;
-                while let Some(&(_, d)) = chars.peek() {
-                    let Some(v) = d.to_digit(10) else { break };
+                while let Some(v) = chars.peek().and_then(|d| d.to_digit(10)) {
                     n = n.saturating_mul(10).saturating_add(v as usize);
                     digits += 1;
                     chars.next();
                 }
                 if digits > 0 {
-                    out.push_str(&f(n).to_string());
+                    max = max.max(n);
+                    out.push_str(&(n + offset).to_string());
                 }
             }
             (None, _) => {}
         }
     }
-    out
+    (out, max)
 }
 
 #[cfg(test)]
@@ -264,10 +226,13 @@ mod tests {
     fn placeholders_are_renumbered_outside_literals() {
         assert_eq!(
             renumber("SELECT $1, '$2', \"$3\", $10 FROM t WHERE a = $2", 5),
-            "SELECT $6, '$2', \"$3\", $15 FROM t WHERE a = $7"
+            (
+                "SELECT $6, '$2', \"$3\", $15 FROM t WHERE a = $7".to_owned(),
+                10
+            )
         );
-        assert_eq!(max_placeholder("VALUES ($1, $2), ($3, '$9')"), 3);
-        assert_eq!(max_placeholder("SELECT 1"), 0);
-        assert_eq!(renumber("it''s $1", 1), "it''s $2");
+        assert_eq!(renumber("VALUES ($1, $2), ($3, '$9')", 0).1, 3);
+        assert_eq!(renumber("SELECT 1", 0).1, 0);
+        assert_eq!(renumber("it''s $1", 1).0, "it''s $2");
     }
 }
