@@ -15,7 +15,7 @@
 //! let mut writes = Writes::new(conn);
 //! writes.push("INSERT INTO a (x, y) VALUES ($1, $2)").bind(x).bind(y);
 //! writes.push("UPDATE b SET n = n + $1 WHERE id = $2").bind(n).bind(id);
-//! writes.run(conn).await?;   // PostgreSQL: WITH w1 AS (INSERT …), w2 AS (UPDATE …) SELECT 1
+//! writes.run(conn).await?;   // PostgreSQL: WITH w0 AS (INSERT …), w1 AS (UPDATE …) SELECT 1
 //! ```
 
 use sqlx::any::AnyArguments;
