@@ -4,7 +4,9 @@
 //! the real API (franked, stamped, reported). Without chromedriver the tests fail under `CI=true`
 //! and print a line and pass locally.
 //!
-//! Screenshots of the queue and a case page are written to `docs/img/` (shown in README.md).
+//! Every test takes screenshots of the pages it drives, into `target/tmp/console-screenshots/` (Cargo's `CARGO_TARGET_TMPDIR`); with
+//! `FRANKING_UPDATE_SCREENSHOTS=1` they go to `docs/img/` instead (shown in README.md and
+//! `docs/console.md`), so a plain test run leaves the checkout as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -197,7 +199,11 @@ impl Browser {
 
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/img");
+        let dir = if std::env::var_os("FRANKING_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/img")
+        } else {
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/console-screenshots")
+        };
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(format!("{dir}/{name}"), png).unwrap();
     }
