@@ -12,6 +12,7 @@
 #   BENCH_REPORTS   distinct reports submitted per level (default 12000: a few seconds of steady
 #                   intake after each connection has prepared its statements)
 #   BENCH_REQUESTS  healthz and stamp requests per level (default 50000)
+#   BENCH_ROUNDS    turns the healthz and stamp runs take at each level (default 5)
 #   BENCH_SECONDS   pgbench run time per level (default 5)
 #   BENCH_DB_CONNECTIONS  the server's --db-max-connections (default: the server's default)
 #
@@ -24,6 +25,7 @@ PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 LEVELS=${BENCH_LEVELS:-1,4,16,32,64}
 REPORTS=${BENCH_REPORTS:-12000}
 REQUESTS=${BENCH_REQUESTS:-50000}
+ROUNDS=${BENCH_ROUNDS:-5}
 SECONDS_PER_LEVEL=${BENCH_SECONDS:-5}
 SVG_ARGS=()
 if [[ ${1:-} == --svg ]]; then
@@ -76,5 +78,5 @@ done
 token() { sed -n "s/^  $1 token: *//p" "$work/server.log"; }
 
 target/release/examples/load "http://127.0.0.1:$port" "$(token admin)" "$(token relay)" "$(token service)" \
-    --network dev --reports "$REPORTS" --requests "$REQUESTS" --concurrency "$LEVELS" \
+    --network dev --reports "$REPORTS" --requests "$REQUESTS" --rounds "$ROUNDS" --concurrency "$LEVELS" \
     --pgbench "$pgbench_arg" --server-pid "$server_pid" "${SVG_ARGS[@]}"

@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p report-server --example load -- \
 //!     http://127.0.0.1:8080 ADMIN_TOKEN RELAY_TOKEN SERVICE_TOKEN \
-//!     [--network dev] [--reports N] [--requests N] [--concurrency 1,8,32] \
+//!     [--network dev] [--reports N] [--requests N] [--rounds R] [--concurrency 1,8,32] \
 //!     [--pgbench 1=TPS,8=TPS,32=TPS] [--server-pid PID] [--svg DIR]
 //! ```
 //!
@@ -17,7 +17,10 @@
 //! into reports with a distinct reporter each), then at each level C measures with C concurrent
 //! keep-alive connections: `GET /healthz` (a trivial handler behind the same middleware),
 //! `POST /v1/stamp`, `POST /v1/stamp/batch` (100 items per request; stamps/s) and `POST
-//! /v1/reports` (each report distinct, verified and durably stored). Prints one line per run and a
+//! /v1/reports` (each report distinct, verified and durably stored). The healthz and stamp runs
+//! take turns in `--rounds` rounds (default 5, `--requests` split between them), so that a slow
+//! or fast spell of a shared machine falls on both; their rates are over all rounds, and the table
+//! also shows the lowest and highest ratio of a single round. Prints one line per endpoint and a
 //! table with the ratios the performance issue asks for (stamp / healthz, reports / pgbench when
 //! `--pgbench` gives the database's rate at the same client counts), and with `--server-pid` the
 //! server's own CPU time per request (from `/proc`, so the load generator's share of the machine
@@ -118,7 +121,17 @@ impl<'a> Run<'a> {
     }
 }
 
-/// What a run measured.
+/// What one run (or one round of a run) measured.
+struct Sample {
+    requests: usize,
+    secs: f64,
+    latencies: Vec<Duration>,
+    errors: usize,
+    /// The server's CPU time over the run (ns), with `--server-pid`.
+    server_ns: Option<u64>,
+}
+
+/// What the runs of one endpoint at one level measured, all rounds together.
 struct Measured {
     per_sec: f64,
     p50_ms: f64,
@@ -126,6 +139,35 @@ struct Measured {
     errors: usize,
     /// The server's CPU time per request (µs), with `--server-pid`.
     server_us: Option<f64>,
+}
+
+impl Measured {
+    /// Requests over time and CPU over requests, summed over the rounds; latency percentiles
+    /// over every request. Prints the summary line.
+    fn of(label: &str, samples: Vec<Sample>) -> Self {
+        let n: usize = samples.iter().map(|s| s.requests).sum();
+        let secs: f64 = samples.iter().map(|s| s.secs).sum();
+        let errors = samples.iter().map(|s| s.errors).sum();
+        let server_ns: Option<u64> = samples.iter().map(|s| s.server_ns).sum();
+        let mut lat: Vec<Duration> = samples.into_iter().flat_map(|s| s.latencies).collect();
+        lat.sort();
+        let m = Measured {
+            per_sec: n as f64 / secs,
+            p50_ms: percentile(&lat, 0.50).as_secs_f64() * 1e3,
+            p99_ms: percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            errors,
+            server_us: server_ns.map(|ns| ns as f64 / 1e3 / n as f64),
+        };
+        println!(
+            "{label:<30} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}{}",
+            m.per_sec,
+            m.p50_ms,
+            m.p99_ms,
+            m.server_us
+                .map_or(String::new(), |us| format!("  server CPU {us:.1} µs/req")),
+        );
+        m
+    }
 }
 
 /// CPU time (ns) the process `pid` has spent so far, summed over its threads
@@ -144,8 +186,8 @@ fn cpu_ns(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// Send every body of `run` through `conc` connections; print a summary line.
-async fn drive(addr: &str, run: Run<'_>, conc: usize, server: Option<u32>) -> Measured {
+/// Send every body of `run` through `conc` connections.
+async fn drive(addr: &str, run: Run<'_>, conc: usize, server: Option<u32>) -> Sample {
     let n = run.bodies.len();
     let queue = Arc::new(Mutex::new(run.bodies));
     let cpu_before = server.and_then(cpu_ns);
@@ -174,36 +216,30 @@ async fn drive(addr: &str, run: Run<'_>, conc: usize, server: Option<u32>) -> Me
             (lat, errors)
         }));
     }
-    let mut lat = Vec::with_capacity(n);
+    let mut latencies = Vec::with_capacity(n);
     let mut errors = 0;
     for t in tasks {
         let (l, e) = t.await.unwrap();
-        lat.extend(l);
+        latencies.extend(l);
         errors += e;
     }
     let secs = start.elapsed().as_secs_f64();
-    let server_us = match (cpu_before, server.and_then(cpu_ns)) {
-        (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / 1e3 / n as f64),
+    let server_ns = match (cpu_before, server.and_then(cpu_ns)) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
         _ => None,
     };
-    lat.sort();
-    let m = Measured {
-        per_sec: n as f64 / secs,
-        p50_ms: percentile(&lat, 0.50).as_secs_f64() * 1e3,
-        p99_ms: percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    Sample {
+        requests: n,
+        secs,
+        latencies,
         errors,
-        server_us,
-    };
-    println!(
-        "{:<30} {n:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {errors}{}",
-        format!("{} {} (c={conc})", run.method, run.path),
-        m.per_sec,
-        m.p50_ms,
-        m.p99_ms,
-        m.server_us
-            .map_or(String::new(), |us| format!("  server CPU {us:.1} µs/req")),
-    );
-    m
+        server_ns,
+    }
+}
+
+/// A run's summary label.
+fn label(method: &str, path: &str, conc: usize) -> String {
+    format!("{method} {path} (c={conc})")
 }
 
 /// Command-line options (see the module docs).
@@ -215,6 +251,8 @@ struct Options {
     network: String,
     reports: usize,
     requests: usize,
+    /// Turns the healthz and stamp runs take at each level (`--requests` split between them).
+    rounds: usize,
     levels: Vec<usize>,
     pgbench: BTreeMap<usize, f64>,
     svg: Option<PathBuf>,
@@ -233,7 +271,7 @@ fn options() -> Options {
     if positional.len() != 4 {
         eprintln!(
             "usage: load URL ADMIN RELAY SERVICE [--network ID] [--reports N] [--requests N] \
-             [--concurrency C,C,...] [--pgbench C=TPS,...] [--server-pid PID] [--svg DIR]"
+             [--rounds R] [--concurrency C,C,...] [--pgbench C=TPS,...] [--server-pid PID] [--svg DIR]"
         );
         std::process::exit(2);
     }
@@ -269,6 +307,7 @@ fn options() -> Options {
         network: flag("--network").unwrap_or_else(|| "dev".into()),
         reports: flag("--reports").map_or(5000, |s| s.parse().unwrap()),
         requests: flag("--requests").map_or(50_000, |s| s.parse().unwrap()),
+        rounds: flag("--rounds").map_or(5, |s| s.parse().unwrap()),
         levels: flag("--concurrency")
             .unwrap_or_else(|| "32".into())
             .split(',')
@@ -346,8 +385,15 @@ struct Level {
     conc: usize,
     healthz: Measured,
     stamp: Measured,
+    /// The lowest and highest stamp / healthz rate of a single round.
+    round_ratios: (f64, f64),
     batch_stamps_per_sec: f64,
     reports: Measured,
+}
+
+/// Requests per second of one round.
+fn rate(s: &Sample) -> f64 {
+    s.requests as f64 / s.secs
 }
 
 async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) -> Level {
@@ -358,14 +404,22 @@ async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) ->
     });
     let stamp_body = Bytes::from(stamp_item.to_string());
     let batch_body = Bytes::from(json!({ "items": vec![stamp_item; BATCH_ITEMS] }).to_string());
-    let healthz = Run::new("GET", "/healthz", "", vec![None; o.requests], 200);
-    let stamp = Run::new(
-        "POST",
-        "/v1/stamp",
-        &o.relay,
-        vec![Some(stamp_body); o.requests],
-        200,
-    );
+    // healthz and stamp take turns, round by round, so that a slow or fast spell of this shared
+    // machine falls on both rather than on one of them.
+    let rounds = o.rounds.clamp(1, o.requests.max(1));
+    let per_round = o.requests / rounds;
+    let (mut healthz, mut stamp) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let h = Run::new("GET", "/healthz", "", vec![None; per_round], 200);
+        healthz.push(drive(&o.addr, h, conc, o.server_pid).await);
+        let bodies = vec![Some(stamp_body.clone()); per_round];
+        let st = Run::new("POST", "/v1/stamp", &o.relay, bodies, 200);
+        stamp.push(drive(&o.addr, st, conc, o.server_pid).await);
+    }
+    let ratios = healthz.iter().zip(&stamp).map(|(h, s)| rate(s) / rate(h));
+    let round_ratios = ratios.fold((f64::INFINITY, 0.0_f64), |(lo, hi), r| {
+        (lo.min(r), hi.max(r))
+    });
     let batches = (o.requests / BATCH_ITEMS).max(100);
     let batch = Run::new(
         "POST",
@@ -375,14 +429,17 @@ async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) ->
         200,
     );
     let intake = Run::new("POST", "/v1/reports", &o.service, reports, 201);
-    let healthz = drive(&o.addr, healthz, conc, o.server_pid).await;
-    let stamp = drive(&o.addr, stamp, conc, o.server_pid).await;
+    let healthz = Measured::of(&label("GET", "/healthz", conc), healthz);
+    let stamp = Measured::of(&label("POST", "/v1/stamp", conc), stamp);
     let batch = drive(&o.addr, batch, conc, o.server_pid).await;
+    let batch = Measured::of(&label("POST", "/v1/stamp/batch", conc), vec![batch]);
     let reports = drive(&o.addr, intake, conc, o.server_pid).await;
+    let reports = Measured::of(&label("POST", "/v1/reports", conc), vec![reports]);
     Level {
         conc,
         healthz,
         stamp,
+        round_ratios,
         batch_stamps_per_sec: batch.per_sec * BATCH_ITEMS as f64,
         reports,
     }
@@ -391,17 +448,19 @@ async fn measure_level(o: &Options, conc: usize, reports: Vec<Option<Bytes>>) ->
 fn print_table(o: &Options, levels: &[Level]) {
     println!();
     println!(
-        "| connections | GET /healthz req/s | POST /v1/stamp req/s | stamp / healthz | batch stamps/s | reports/s (p50, p99) | pgbench tx/s | reports / pgbench |"
+        "| connections | GET /healthz req/s | POST /v1/stamp req/s | stamp / healthz (rounds) | batch stamps/s | reports/s (p50, p99) | pgbench tx/s | reports / pgbench |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in levels {
         let pg = o.pgbench.get(&l.conc);
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} % | {:.0} | {:.0} ({:.1} ms, {:.1} ms) | {} | {} |",
+            "| {} | {:.0} | {:.0} | {:.0} % ({:.0}–{:.0} %) | {:.0} | {:.0} ({:.1} ms, {:.1} ms) | {} | {} |",
             l.conc,
             l.healthz.per_sec,
             l.stamp.per_sec,
             100.0 * l.stamp.per_sec / l.healthz.per_sec,
+            100.0 * l.round_ratios.0,
+            100.0 * l.round_ratios.1,
             l.batch_stamps_per_sec,
             l.reports.per_sec,
             l.reports.p50_ms,
