@@ -72,7 +72,9 @@ where
 /// value): the caller then goes the general way, which gives the same value or the error.
 fn direct<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let may_hold_nul = bytes.windows(6).any(|w| w == b"\\u0000");
+    // A vectorised search for the escape: the bodies parsed here are kilobytes of JSON, read on
+    // every request.
+    let may_hold_nul = memchr::memmem::find(bytes, b"\\u0000").is_some();
     if !object || may_hold_nul {
         return None;
     }
@@ -211,6 +213,9 @@ mod tests {
         assert_eq!(direct::<Body>(br#"["x"]"#), None);
         // A possible NUL: the general way names it (400 invalid_parameter).
         assert_eq!(direct::<Body>(br#"{"a": "x\u0000"}"#), None);
+        assert_eq!(direct::<Body>(br#"{"a": "\u0000"}"#), None);
+        // In a key the body's type does not have (serde would skip it).
+        assert_eq!(direct::<Body>(br#"{"a": "x", "b\u0000": "y"}"#), None);
         // A duplicate key: the general way takes the last value.
         assert_eq!(direct::<Body>(br#"{"a": "x", "a": "y"}"#), None);
         assert_eq!(direct::<Body>(br#"{"a": "x"} trailing"#), None);
