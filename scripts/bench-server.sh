@@ -21,6 +21,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/server.sh
+source scripts/lib/server.sh
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 LEVELS=${BENCH_LEVELS:-1,4,16,32,64}
 REPORTS=${BENCH_REPORTS:-12000}
@@ -64,18 +66,14 @@ for c in "${levels[@]}"; do
 done
 pgbench_arg=$(IFS=,; echo "${pgbench_rates[*]}")
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 db_args=()
 if [[ -n ${BENCH_DB_CONNECTIONS:-} ]]; then db_args=(--db-max-connections "$BENCH_DB_CONNECTIONS"); fi
 DATABASE_URL="$PG/franking_bench" target/release/report-server --listen "127.0.0.1:$port" \
     --data-dir "$work" "${db_args[@]}" > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/server.log" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.1
-done
-token() { sed -n "s/^  $1 token: *//p" "$work/server.log"; }
+wait_listening "$work/server.log" "$server_pid" 10
+token() { server_token "$work/server.log" "$1"; }
 
 target/release/examples/load "http://127.0.0.1:$port" "$(token admin)" "$(token relay)" "$(token service)" \
     --network dev --reports "$REPORTS" --requests "$REQUESTS" --rounds "$ROUNDS" --concurrency "$LEVELS" \
