@@ -738,8 +738,22 @@ pub async fn network_detail(db: &AnyPool, id: &str) -> Result<NetworkDetail, Api
     })
 }
 
+/// The longest network id, in bytes; shorter than the 1024 bytes other ids may have. A case is
+/// unique by `(network_id, group_key)`, and the grouping key of a message whose sender and message
+/// id both have the most bytes a context allows is 2,100 bytes ([`crate::intake::group_key`]):
+/// with a network id of up to 256 bytes the index entry stays below PostgreSQL's btree limit
+/// (2,704 bytes); with a longer one the message could not be stored.
+pub const MAX_NETWORK_ID_LEN: usize = 256;
+
+/// 400 `invalid_parameter` unless `id` is a network id: 1..=[`MAX_NETWORK_ID_LEN`] bytes without
+/// control characters.
+pub fn check_network_id(id: &str) -> Result<(), ApiError> {
+    crate::util::check_identifier_of_len("id", id, MAX_NETWORK_ID_LEN)
+}
+
 /// Insert a network with its policy and first stamping key (`key_id` 1) inside the caller's
-/// transaction. 409 `already_exists` if the id is taken.
+/// transaction. 400 `invalid_parameter` for an id [`check_network_id`] refuses, 409
+/// `already_exists` if the id is taken.
 pub async fn insert_network(
     conn: &mut AnyConnection,
     server_key: &ServerKey,
@@ -747,6 +761,7 @@ pub async fn insert_network(
     display_name: &str,
     policy: &Policy,
 ) -> Result<(), ApiError> {
+    check_network_id(id)?;
     policy.validate()?;
     let inserted = sqlx::query(
         "INSERT INTO networks (id, display_name, created_at) VALUES ($1, $2, $3) \

@@ -133,12 +133,18 @@ pub fn check_text(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// 400 `invalid_parameter` unless `s` is 1..=[`MAX_ID_LEN`] bytes without control characters
-/// (identifiers: network ids, display names, token subjects).
+/// (identifiers: display names, token subjects, peers' network ids; a network's own id is
+/// shorter, [`crate::keys::check_network_id`]).
 pub fn check_identifier(what: &str, s: &str) -> Result<(), ApiError> {
-    if s.is_empty() || s.len() > MAX_ID_LEN || s.chars().any(char::is_control) {
+    check_identifier_of_len(what, s, MAX_ID_LEN)
+}
+
+/// 400 `invalid_parameter` unless `s` is 1..=`max` bytes without control characters.
+pub fn check_identifier_of_len(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
+    if s.is_empty() || s.len() > max || s.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_parameter",
-            format!("{what} must be 1..={MAX_ID_LEN} bytes without control characters"),
+            format!("{what} must be 1..={max} bytes without control characters"),
         ));
     }
     Ok(())

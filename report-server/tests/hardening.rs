@@ -1,5 +1,6 @@
 //! Issue 16 (attack review): client input the databases cannot store, concurrent key rotations,
-//! the reopen/resolve race, audit gaps, retention of late evidence and the dev bootstrap. Every
+//! the reopen/resolve race, audit gaps, retention of late evidence, the dev bootstrap, and the
+//! longest ids a case is grouped by. Every
 //! scenario runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -446,5 +447,67 @@ async fn dev_bootstrap_only_on_empty_non_production_databases_and_audited() {
         }
         a.close().await;
         b.close().await;
+    }
+}
+
+// ------------------------------------------------------ the longest ids a case is grouped by
+
+/// `len` characters of hexadecimal that do not repeat (SHA-256 of a counter, chained), so that
+/// PostgreSQL cannot compress an index entry made of them below its btree limit.
+fn incompressible(seed: &str, len: usize) -> String {
+    use sha2::Digest as _;
+    let mut out = String::with_capacity(len + 64);
+    let mut i = 0u32;
+    while out.len() < len {
+        out.push_str(&hex::encode(sha2::Sha256::digest(format!("{seed}/{i}"))));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A network id of the longest length a network may have, and a message whose sender and
+/// message id are as long as a context allows: the report is stored (201) on both databases. With
+/// a longer network id the case's unique `(network_id, group_key)` entry would not fit
+/// PostgreSQL's btree index, a 500; one byte more is refused when the network is created.
+#[tokio::test]
+async fn the_longest_ids_a_case_is_grouped_by_are_stored() {
+    use franking_core::frank::MAX_ID_LEN;
+    use report_server::keys::MAX_NETWORK_ID_LEN;
+    for h in harnesses().await {
+        let t = h.t();
+        let seed = uniq("longest");
+        let too_long = incompressible(&seed, MAX_NETWORK_ID_LEN + 1);
+        let r = t
+            .post(
+                "/v1/admin/networks",
+                Some(&h.admin),
+                json!({ "id": too_long }),
+            )
+            .await;
+        assert_refused("a network id one byte too long", &r, "invalid_parameter");
+        let net = incompressible(&seed, MAX_NETWORK_ID_LEN);
+        let r = t
+            .post("/v1/admin/networks", Some(&h.admin), json!({ "id": net }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let tokens = net_tokens(&h.state, &net).await;
+        let sender = incompressible(&format!("{seed}/sender"), MAX_ID_LEN);
+        let message_id = incompressible(&format!("{seed}/message"), MAX_ID_LEN);
+        let m = franked(
+            &t,
+            &tokens.relay,
+            dm(&net, &sender, "bob", &message_id),
+            b"hello",
+        )
+        .await;
+        let r = t
+            .post(
+                "/v1/reports",
+                Some(&tokens.service),
+                submission("bob", report_json(m, "bob", vec![])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
 }

@@ -60,7 +60,7 @@ async fn create_network(
     admin: AdminAuth,
     ApiJson(req): ApiJson<CreateNetwork>,
 ) -> Result<(StatusCode, Json<NetworkDetail>), ApiError> {
-    check_identifier("id", &req.id)?;
+    keys::check_network_id(&req.id)?;
     let display_name = req.display_name.unwrap_or_else(|| req.id.clone());
     check_identifier("display_name", &display_name)?;
     let policy = req.policy.unwrap_or_default();
