@@ -1,7 +1,7 @@
 //! Issue 16 (attack review): client input the databases cannot store, concurrent key rotations,
 //! the reopen/resolve race, audit gaps, retention of late evidence, the dev bootstrap, and the
-//! longest ids a case is grouped by. Every
-//! scenario runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+//! longest ids a case is grouped by. Every scenario runs on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
