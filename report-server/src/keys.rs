@@ -746,7 +746,8 @@ pub async fn network_detail(db: &AnyPool, id: &str) -> Result<NetworkDetail, Api
 pub const MAX_NETWORK_ID_LEN: usize = 256;
 
 /// 400 `invalid_parameter` unless `id` is a network id: 1..=[`MAX_NETWORK_ID_LEN`] bytes without
-/// control characters.
+/// control characters. [`insert_network`], which every way of creating a network goes through,
+/// checks it first.
 pub fn check_network_id(id: &str) -> Result<(), ApiError> {
     crate::util::check_identifier_of_len("id", id, MAX_NETWORK_ID_LEN)
 }

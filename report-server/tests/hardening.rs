@@ -452,18 +452,11 @@ async fn dev_bootstrap_only_on_empty_non_production_databases_and_audited() {
 
 // ------------------------------------------------------ the longest ids a case is grouped by
 
-/// `len` characters of hexadecimal that do not repeat (SHA-256 of a counter, chained), so that
-/// PostgreSQL cannot compress an index entry made of them below its btree limit.
-fn incompressible(seed: &str, len: usize) -> String {
-    use sha2::Digest as _;
-    let mut out = String::with_capacity(len + 64);
-    let mut i = 0u32;
-    while out.len() < len {
-        out.push_str(&hex::encode(sha2::Sha256::digest(format!("{seed}/{i}"))));
-        i += 1;
-    }
-    out.truncate(len);
-    out
+/// `len` (at most 1024) random hexadecimal characters, which PostgreSQL cannot compress below its
+/// btree limit.
+fn incompressible(len: usize) -> String {
+    let hex = hex::encode(report_server::util::random_bytes::<512>().unwrap());
+    hex[..len].to_owned()
 }
 
 /// A network id of the longest length a network may have, and a message whose sender and
@@ -476,8 +469,7 @@ async fn the_longest_ids_a_case_is_grouped_by_are_stored() {
     use report_server::keys::MAX_NETWORK_ID_LEN;
     for h in harnesses().await {
         let t = h.t();
-        let seed = uniq("longest");
-        let too_long = incompressible(&seed, MAX_NETWORK_ID_LEN + 1);
+        let too_long = incompressible(MAX_NETWORK_ID_LEN + 1);
         let r = t
             .post(
                 "/v1/admin/networks",
@@ -486,14 +478,14 @@ async fn the_longest_ids_a_case_is_grouped_by_are_stored() {
             )
             .await;
         assert_refused("a network id one byte too long", &r, "invalid_parameter");
-        let net = incompressible(&seed, MAX_NETWORK_ID_LEN);
+        let net = incompressible(MAX_NETWORK_ID_LEN);
         let r = t
             .post("/v1/admin/networks", Some(&h.admin), json!({ "id": net }))
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let tokens = net_tokens(&h.state, &net).await;
-        let sender = incompressible(&format!("{seed}/sender"), MAX_ID_LEN);
-        let message_id = incompressible(&format!("{seed}/message"), MAX_ID_LEN);
+        let sender = incompressible(MAX_ID_LEN);
+        let message_id = incompressible(MAX_ID_LEN);
         let m = franked(
             &t,
             &tokens.relay,
